@@ -1,0 +1,150 @@
+"""Ingest: read inputs (away from the store), normalise, and write them in one transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from mapper import sql
+from mapper.errors import InputError
+from mapper.sources import Extract, read_file, sha256_of
+from mapper.store import open_store, store_path, transaction
+from mapper.tags import normalise
+
+
+@dataclass
+class IngestResult:
+    path: str
+    format: str | None
+    status: str  # 'ingested' or 'unchanged'
+    cameras: int = 0
+    stored: int = 0
+    snapshot: datetime | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+_SCHEMA = pa.schema(
+    [
+        ("osm_type", pa.string()),
+        ("osm_id", pa.int64()),
+        ("lat", pa.float64()),
+        ("lon", pa.float64()),
+        ("tags", pa.map_(pa.string(), pa.string())),
+        ("kind", pa.string()),
+        ("visibility", pa.string()),
+        ("camera_type", pa.string()),
+        ("zone", pa.string()),
+        ("mount", pa.string()),
+        ("operator", pa.string()),
+        ("directions", pa.list_(pa.list_(pa.float64()))),
+        ("direction_invalid", pa.bool_()),
+    ]
+)
+
+
+def staged_table(ex: Extract) -> pa.Table:
+    """The extract's cameras, normalised, as an Arrow table in the store's column order."""
+    cols: dict[str, list[Any]] = {name: [] for name in _SCHEMA.names}
+    for e in ex.elements:
+        n = normalise(e.tags, speed_camera=e.speed_camera)
+        cols["osm_type"].append(e.osm_type)
+        cols["osm_id"].append(e.osm_id)
+        cols["lat"].append(e.lat)
+        cols["lon"].append(e.lon)
+        cols["tags"].append(sorted(e.tags.items()))
+        cols["kind"].append(n.kind)
+        cols["visibility"].append(n.visibility)
+        cols["camera_type"].append(n.camera_type)
+        cols["zone"].append(n.zone)
+        cols["mount"].append(n.mount)
+        cols["operator"].append(n.operator)
+        cols["directions"].append([list(s) for s in n.directions])
+        cols["direction_invalid"].append(n.direction_invalid)
+    return pa.table(cols, schema=_SCHEMA)
+
+
+def _known_hashes(db: str | None) -> set[str]:
+    path = store_path(db)
+    if not path.exists():
+        return set()
+    with open_store(db) as con:
+        return {r["sha256"] for r in sql.rows(con, "source-hashes")}
+
+
+def _warnings(ex: Extract) -> list[str]:
+    out = []
+    if ex.skipped_ways:
+        shown = ", ".join(f"way/{i}" for i in ex.skipped_ways[:5])
+        more = f" and {len(ex.skipped_ways) - 5} more" if len(ex.skipped_ways) > 5 else ""
+        out.append(
+            f"{ex.path}: {len(ex.skipped_ways)} camera way(s) skipped because their nodes are "
+            f"not in the extract ({shown}{more})"
+        )
+    if ex.rejected:
+        out.append(
+            f"{ex.path}: {ex.rejected} element(s) rejected (malformed, or coordinates outside "
+            "the valid range)"
+        )
+    return out + ex.warnings
+
+
+def ingest(
+    paths: list[str], db: str | None = None, *, include_speed: bool = False, quiet: bool = True
+) -> list[IngestResult]:
+    """Read every input first; only when all are readable, write them in one transaction."""
+    for p in paths:
+        if not Path(p).exists():
+            raise InputError(f"{p}: no such file")
+    known = _known_hashes(db)
+    results: list[IngestResult] = []
+    pending: list[tuple[IngestResult, Extract]] = []
+    for p in paths:
+        digest = sha256_of(Path(p)) if Path(p).is_file() else None
+        if digest is not None and digest in known:
+            results.append(IngestResult(p, None, "unchanged"))
+            continue
+        ex = read_file(p, include_speed=include_speed, progress=not quiet, digest=digest)
+        known.add(ex.sha256)
+        r = IngestResult(p, ex.format, "ingested", len(ex.elements), 0, ex.snapshot, _warnings(ex))
+        results.append(r)
+        pending.append((r, ex))
+    if not pending:
+        return results
+    with open_store(db, write=True) as con, transaction(con):
+        stored_hashes = {r["sha256"] for r in sql.rows(con, "source-hashes")}
+        for r, ex in pending:
+            if ex.sha256 in stored_hashes:  # written by another process since we looked
+                r.status = "unchanged"
+                continue
+            bbox = ex.bbox or (None, None, None, None)
+            row = sql.run(
+                con,
+                "source-insert",
+                path=ex.path,
+                sha256=ex.sha256,
+                format=ex.format,
+                snapshot=ex.snapshot,
+                snapshot_kind=ex.snapshot_kind,
+                cameras=len(ex.elements),
+                skipped_ways=len(ex.skipped_ways),
+                rejected=ex.rejected,
+                min_lon=bbox[0],
+                min_lat=bbox[1],
+                max_lon=bbox[2],
+                max_lat=bbox[3],
+            ).fetchone()
+            assert row is not None
+            source_id = int(row[0])
+            staged = staged_table(ex)  # noqa: F841  (read by the queries below as `staged`)
+            con.register("staged", staged)
+            try:
+                sql.run(con, "cameras-drop-superseded", snapshot=ex.snapshot)
+                inserted = sql.run(con, "cameras-insert-staged", source_id=source_id).fetchone()
+            finally:
+                con.unregister("staged")
+            r.stored = int(inserted[0]) if inserted else 0
+    return results

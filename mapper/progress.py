@@ -1,0 +1,62 @@
+"""Progress on stderr for long work; silent when stderr is not a terminal or when asked."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import duckdb
+
+#: Inputs smaller than this finish too fast for a progress bar to help.
+PROGRESS_MIN_BYTES = 4 * 1024 * 1024
+
+
+def wanted(quiet: bool, size: int | None = None) -> bool:
+    if quiet or not sys.stderr.isatty():
+        return False
+    return size is None or size >= PROGRESS_MIN_BYTES
+
+
+@contextmanager
+def query_progress(con: duckdb.DuckDBPyConnection, label: str, enabled: bool) -> Iterator[None]:
+    """Show DuckDB's own progress of the query running on ``con`` as a bar with an ETA."""
+    if not enabled:
+        yield
+        return
+    from tqdm import tqdm
+
+    stop = threading.Event()
+    bar = tqdm(total=100, desc=label, unit="%", file=sys.stderr, leave=False)
+
+    def poll() -> None:
+        while not stop.wait(0.2):
+            try:
+                pct = con.query_progress()
+            except duckdb.Error:
+                continue
+            if pct >= 0:
+                bar.n = min(100.0, float(pct))
+                bar.refresh()
+
+    t = threading.Thread(target=poll, daemon=True)
+    t.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        t.join()
+        bar.close()
+
+
+def steps(items: list[str], label: str, enabled: bool) -> Iterator[str]:
+    if not enabled or len(items) < 2:
+        yield from items
+        return
+    from tqdm import tqdm
+
+    yield from tqdm(items, desc=label, file=sys.stderr, leave=False)
+
+
+Callback = Callable[[int], None]

@@ -1,0 +1,258 @@
+"""The one tag normaliser for OSM ``man_made=surveillance`` elements.
+
+Every consumer of OSM surveillance tags (loaders, aggregations, the web map) goes through
+:func:`normalise`, so the rules below live in exactly one place:
+
+* Values are trimmed of surrounding white space first; an empty string after trimming counts
+  as missing.  Non-string values are coerced with ``str()`` (or treated as missing if that
+  fails).
+* ``kind`` from ``surveillance:type`` (case-insensitive): camera -> ``camera``; ALPR/ANPR ->
+  ``ALPR``; guard -> ``guard``; gunshot_detector -> ``gunshot_detector``; missing ->
+  ``unknown``; anything else -> ``other``.  A ``highway=speed_camera`` node
+  (``speed_camera=True``) is always ``speed_camera``.
+* ``visibility`` from ``surveillance``: public/outdoor/indoor kept; missing -> ``unknown``;
+  anything else -> ``other``.
+* ``camera_type`` from ``camera:type``: first value of a ``;`` list; fixed/dome/panning kept;
+  missing -> ``unknown``; anything else -> ``other``.
+* ``zone`` (``surveillance:zone``) and ``mount`` (``camera:mount``): first value of a ``;``
+  list, stripped and lower-cased; missing -> ``None``.
+* ``operator``: as given (trimmed).
+* ``directions`` from ``camera:direction`` (or ``direction`` when that is absent), see
+  :func:`parse_directions`.
+
+:func:`normalise` never raises.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from fractions import Fraction
+
+__all__ = [
+    "CAMERA_TYPES",
+    "KINDS",
+    "MAX_DIRECTION_PARTS",
+    "MAX_PART_LENGTH",
+    "VISIBILITIES",
+    "Normalised",
+    "normalise",
+    "parse_directions",
+]
+
+#: Possible values of :attr:`Normalised.kind`, in display order.
+KINDS: tuple[str, ...] = (
+    "camera",
+    "ALPR",
+    "speed_camera",
+    "guard",
+    "gunshot_detector",
+    "other",
+    "unknown",
+)
+#: Possible values of :attr:`Normalised.visibility`, in display order.
+VISIBILITIES: tuple[str, ...] = ("public", "outdoor", "indoor", "other", "unknown")
+#: Possible values of :attr:`Normalised.camera_type`, in display order.
+CAMERA_TYPES: tuple[str, ...] = ("fixed", "dome", "panning", "other", "unknown")
+
+#: At most this many non-empty direction parts are looked at; any further part makes the
+#: direction invalid.
+MAX_DIRECTION_PARTS = 64
+#: A direction part longer than this (after trimming) is invalid.
+MAX_PART_LENGTH = 64
+
+_KIND_MAP: dict[str, str] = {
+    "camera": "camera",
+    "alpr": "ALPR",
+    "anpr": "ALPR",
+    "guard": "guard",
+    "gunshot_detector": "gunshot_detector",
+}
+_VISIBILITY_KEEP = frozenset({"public", "outdoor", "indoor"})
+_CAMERA_TYPE_KEEP = frozenset({"fixed", "dome", "panning"})
+
+_COMPASS_ABBREVIATIONS: dict[str, Fraction] = {
+    name: Fraction(45, 2) * i
+    for i, name in enumerate("N NNE NE ENE E ESE SE SSE S SSW SW WSW W WNW NW NNW".split())
+}
+_COMPASS_WORDS: dict[str, Fraction] = {
+    "north": Fraction(0),
+    "northeast": Fraction(45),
+    "east": Fraction(90),
+    "southeast": Fraction(135),
+    "south": Fraction(180),
+    "southwest": Fraction(225),
+    "west": Fraction(270),
+    "northwest": Fraction(315),
+}
+
+_FULL = Fraction(360)
+_NUMBER_RE = re.compile(r"-?[0-9]+(?:\.[0-9]+)?", re.ASCII)
+_WORD_RE = re.compile(r"(north|south)-?(east|west)|north|east|south|west", re.ASCII | re.I)
+_RANGE_END = r"[0-9]+(?:\.[0-9]+)?|[A-Za-z]{1,3}"
+_RANGE_RE = re.compile(rf"({_RANGE_END})[ \t]*-[ \t]*({_RANGE_END})", re.ASCII)
+_PART_RE = re.compile(r"[^;,]+")
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+@dataclass(frozen=True, slots=True)
+class Normalised:
+    """Normalised view of one surveillance element's tags."""
+
+    kind: str
+    visibility: str
+    camera_type: str
+    zone: str | None
+    mount: str | None
+    operator: str | None
+    directions: list[tuple[float, float]]
+    direction_invalid: bool
+
+
+def _clean(value: object) -> str | None:
+    """Trimmed string value, or ``None`` when missing/empty/not convertible."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        try:
+            value = str(value)
+        except Exception:
+            return None
+    value = value.strip()
+    return value or None
+
+
+def _ascii_lower(value: str) -> str:
+    return value.translate(_ASCII_LOWER)
+
+
+def _first_of_list(value: str | None) -> str | None:
+    if value is None:
+        return None
+    return value.split(";", 1)[0].strip() or None
+
+
+def _to_bearing(value: Fraction) -> float:
+    """``value mod 360`` as a float that is always in [0, 360)."""
+    bearing = float(value % _FULL) + 0.0
+    # An exact remainder just below 360 (e.g. from -1e-20) rounds to 360.0 as a float;
+    # it is indistinguishable from north, so wrap it to 0.0.
+    if not 0.0 <= bearing < 360.0:
+        return 0.0
+    return bearing
+
+
+def _range_end(token: str) -> Fraction | None:
+    if token[0].isdigit():
+        return Fraction(token)
+    return _COMPASS_ABBREVIATIONS.get(token.upper())
+
+
+def _parse_part(part: str) -> tuple[float, float] | None:
+    """One trimmed, non-empty direction part -> sector, or ``None`` if not a direction."""
+    if len(part) > MAX_PART_LENGTH:
+        return None
+    if _NUMBER_RE.fullmatch(part):
+        bearing = _to_bearing(Fraction(part))
+        return (bearing, bearing)
+    compass = _COMPASS_ABBREVIATIONS.get(part.upper()) if part.isascii() else None
+    if compass is None and _WORD_RE.fullmatch(part):
+        compass = _COMPASS_WORDS[_ascii_lower(part).replace("-", "")]
+    if compass is not None:
+        bearing = _to_bearing(compass)
+        return (bearing, bearing)
+    match = _RANGE_RE.fullmatch(part)
+    if match is None:
+        return None
+    start, end = _range_end(match.group(1)), _range_end(match.group(2))
+    if start is None or end is None:
+        return None
+    if end - start >= _FULL:
+        return (0.0, 360.0)
+    return (_to_bearing(start), _to_bearing(end))
+
+
+def parse_directions(value: str | None) -> tuple[list[tuple[float, float]], bool]:
+    """Parse a ``camera:direction``/``direction`` value.
+
+    Returns ``(sectors, invalid)``: the sorted list of distinct clockwise sectors
+    ``(start, end)`` in degrees (a single bearing ``b`` is ``(b, b)``; all-round is
+    ``(0.0, 360.0)``; otherwise both bounds are in [0, 360)), and whether any part was not a
+    facing direction (such parts are dropped).  Never raises.
+    """
+    try:
+        text = _clean(value)
+        if text is None:
+            return [], False
+        sectors: set[tuple[float, float]] = set()
+        invalid = False
+        seen = 0
+        for match in _PART_RE.finditer(text):
+            part = match.group().strip()
+            if not part:
+                continue
+            seen += 1
+            if seen > MAX_DIRECTION_PARTS:
+                invalid = True
+                break
+            sector = _parse_part(part)
+            if sector is None:
+                invalid = True
+            else:
+                sectors.add(sector)
+        return sorted(sectors), invalid
+    except Exception:  # pragma: no cover - defensive; the parser is not expected to raise
+        return [], True
+
+
+def _get(tags: Mapping[str, str | None], key: str) -> str | None:
+    try:
+        return _clean(tags.get(key))
+    except Exception:
+        return None
+
+
+def normalise(tags: Mapping[str, str | None] | None, *, speed_camera: bool = False) -> Normalised:
+    """Normalise the tags of one surveillance element.  Never raises."""
+    if tags is None or not isinstance(tags, Mapping):
+        tags = {}
+
+    if speed_camera:
+        kind = "speed_camera"
+    else:
+        raw_kind = _get(tags, "surveillance:type")
+        kind = "unknown" if raw_kind is None else _KIND_MAP.get(_ascii_lower(raw_kind), "other")
+
+    raw_visibility = _get(tags, "surveillance")
+    if raw_visibility is None:
+        visibility = "unknown"
+    else:
+        raw_visibility = _ascii_lower(raw_visibility)
+        visibility = raw_visibility if raw_visibility in _VISIBILITY_KEEP else "other"
+
+    raw_type = _first_of_list(_get(tags, "camera:type"))
+    if raw_type is None:
+        camera_type = "unknown"
+    else:
+        raw_type = _ascii_lower(raw_type)
+        camera_type = raw_type if raw_type in _CAMERA_TYPE_KEEP else "other"
+
+    zone = _first_of_list(_get(tags, "surveillance:zone"))
+    mount = _first_of_list(_get(tags, "camera:mount"))
+
+    raw_direction = _get(tags, "camera:direction")
+    if raw_direction is None:
+        raw_direction = _get(tags, "direction")
+    directions, direction_invalid = parse_directions(raw_direction)
+
+    return Normalised(
+        kind=kind,
+        visibility=visibility,
+        camera_type=camera_type,
+        zone=None if zone is None else zone.lower(),
+        mount=None if mount is None else mount.lower(),
+        operator=_get(tags, "operator"),
+        directions=directions,
+        direction_invalid=direction_invalid,
+    )
