@@ -122,7 +122,7 @@ def export(fmt: str, out: str, db: str | None = None, *, public_only: bool = Fal
     with open_store(db) as con:
         cur = sql.run(con, "export-cameras", public_only=public_only)
         if fmt == "parquet":
-            table = cur.fetch_arrow_table()
+            table = cur.to_arrow_table()
             n = int(table.num_rows)
         else:
             cols = [d[0] for d in cur.description or []]

@@ -28,7 +28,10 @@ def store_path(db: str | os.PathLike[str] | None = None) -> Path:
 
 
 def _spatial_package_file() -> str | None:
-    spec = importlib.util.find_spec("duckdb_extension_spatial")
+    try:
+        spec = importlib.util.find_spec("duckdb_extension_spatial")
+    except (ImportError, ValueError, AttributeError):
+        return None
     if spec is None or not spec.submodule_search_locations:
         return None
     for root in spec.submodule_search_locations:

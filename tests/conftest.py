@@ -1,0 +1,75 @@
+"""Shared fixtures: the real shipped samples, stores built from them, and CLI helpers."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from mapper.cli import cli
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "data" / "samples"
+OSM = SAMPLES / "osm"
+BOUNDARIES = SAMPLES / "boundaries"
+MUNICH = OSM / "munich_altstadt_2020-07-20.osm.pbf"
+HELSINKI = OSM / "helsinki_kamppi_kluuvi_2019.osm.pbf"
+LONDON = OSM / "london_city_holborn_2020-07-20.osm.pbf"
+MONACO = OSM / "monaco_2023-12-26.osm.pbf"
+SWITZERLAND = OSM / "switzerland_surveillance_overpass_2023.json"
+ALL_SAMPLES = [MUNICH, HELSINKI, LONDON, MONACO, SWITZERLAND]
+
+
+@dataclass
+class Run:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+def invoke(*args: str) -> Run:
+    """Run the CLI in-process (click's runner; stderr kept apart)."""
+    result = CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+    return Run(result.exit_code, result.stdout, result.stderr)
+
+
+def run_process(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> Run:
+    """Run ``python -m mapper`` as a separate process, exactly as a user would."""
+    p = subprocess.run(
+        [sys.executable, "-m", "mapper", *[str(a) for a in args]],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+        cwd=ROOT,
+    )
+    return Run(p.returncode, p.stdout, p.stderr)
+
+
+def digest(path: Path) -> str | None:
+    if not path.exists():
+        return None
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="session")
+def samples_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A store with every shipped sample ingested once (read-only use)."""
+    db = tmp_path_factory.mktemp("store") / "samples.duckdb"
+    r = invoke("ingest", "--db", str(db), *map(str, ALL_SAMPLES))
+    assert r.exit_code == 0, r.stderr
+    return db
+
+
+@pytest.fixture
+def store_copy(samples_store: Path, tmp_path: Path) -> Path:
+    """A private, writable copy of the samples store."""
+    db = tmp_path / "copy.duckdb"
+    shutil.copy(samples_store, db)
+    return db

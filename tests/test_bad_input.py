@@ -1,0 +1,188 @@
+"""Every bad input: one 'Error:' line on stderr, a non-zero exit, the store exactly as it was."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import MONACO, MUNICH, ROOT, SWITZERLAND, digest, invoke, run_process
+
+
+def _assert_one_error(stderr: str, *fragments: str) -> None:
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, stderr
+    assert lines[0].startswith("Error: "), stderr
+    assert "Traceback" not in stderr
+    for f in fragments:
+        assert f in lines[0], (f, lines[0])
+
+
+def _bad_files(tmp: Path) -> dict[str, tuple[Path, str]]:
+    data = MUNICH.read_bytes()
+    files: dict[str, tuple[Path, str]] = {}
+
+    def put(name: str, content: bytes, expect: str) -> None:
+        p = tmp / name
+        p.write_bytes(content)
+        files[name] = (p, expect)
+
+    put("empty.osm.pbf", b"", "the file is empty")
+    put("truncated.osm.pbf", data[: len(data) // 3], "truncated or corrupt PBF")
+    put("random.osm.pbf", os.urandom(4096), "unrecognised content")
+    put("notosm.json", json.dumps({"hello": [1, 2, 3]}).encode(), "JSON but not OSM data")
+    put("list.json", json.dumps([1, 2, 3]).encode(), "JSON but not OSM data")
+    put("broken.json", SWITZERLAND.read_bytes()[:5000], "invalid or truncated JSON")
+    put("nested.json", b"[" * 100000 + b"]" * 100000, "JSON")
+    put(
+        "lines.geojson",
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {
+                        "type": "Feature",
+                        "properties": {"@id": "way/1", "man_made": "surveillance"},
+                        "geometry": {"type": "LineString", "coordinates": [[8, 47], [8.1, 47.1]]},
+                    }
+                ],
+            }
+        ).encode(),  # fmt: skip
+        "GeoJSON without point features",
+    )
+    put("map.osm", b"<?xml version='1.0'?><osm version='0.6'></osm>", "OSM XML is not supported")
+    return files
+
+
+@pytest.fixture
+def seeded(tmp_path: Path) -> Path:
+    db = tmp_path / "s.duckdb"
+    assert invoke("ingest", "--db", str(db), str(MONACO)).exit_code == 0
+    return db
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["empty.osm.pbf", "truncated.osm.pbf", "random.osm.pbf", "notosm.json", "list.json",
+     "broken.json", "nested.json", "lines.geojson", "map.osm"],
+)  # fmt: skip
+def test_bad_file_leaves_store_unchanged(name: str, seeded: Path, tmp_path: Path) -> None:
+    path, expect = _bad_files(tmp_path)[name]
+    before = digest(seeded)
+    r = invoke("ingest", "--db", str(seeded), str(MUNICH), str(path))
+    assert r.exit_code == 1
+    _assert_one_error(r.stderr, str(path), expect)
+    assert digest(seeded) == before
+
+
+def test_missing_file(seeded: Path, tmp_path: Path) -> None:
+    before = digest(seeded)
+    r = invoke("ingest", "--db", str(seeded), str(tmp_path / "nope.osm.pbf"))
+    assert r.exit_code == 1
+    _assert_one_error(r.stderr, "nope.osm.pbf: no such file")
+    assert digest(seeded) == before
+
+
+def test_bad_input_into_a_new_store_creates_nothing(tmp_path: Path) -> None:
+    db = tmp_path / "new.duckdb"
+    path, _ = _bad_files(tmp_path)["truncated.osm.pbf"]
+    r = invoke("ingest", "--db", str(db), str(path))
+    assert r.exit_code == 1
+    assert not db.exists()
+
+
+def test_store_that_is_not_duckdb(tmp_path: Path) -> None:
+    db = tmp_path / "notes.duckdb"
+    db.write_text("my shopping list\n")
+    before = digest(db)
+    r = invoke("ingest", "--db", str(db), str(MONACO))
+    assert r.exit_code == 1
+    _assert_one_error(r.stderr, "is not a camdensity store")
+    assert digest(db) == before
+    r = invoke("stats", "--db", str(db))
+    _assert_one_error(r.stderr, "is not a camdensity store")
+
+
+def test_missing_store_for_stats(tmp_path: Path) -> None:
+    r = invoke("stats", "--db", str(tmp_path / "none.duckdb"))
+    assert r.exit_code == 1
+    _assert_one_error(r.stderr, "no store at", "camdensity ingest")
+    assert not (tmp_path / "none.duckdb").exists()
+
+
+def test_newer_schema_is_refused(seeded: Path) -> None:
+    import duckdb
+
+    con = duckdb.connect(str(seeded))
+    con.execute("INSERT INTO schema_version VALUES (999)")
+    con.close()
+    before = digest(seeded)
+    for args in (["stats"], ["ingest", str(MUNICH)]):
+        r = invoke(*args, "--db", str(seeded))
+        assert r.exit_code == 1
+        _assert_one_error(r.stderr, "written by a newer camdensity", "upgrade camdensity")
+    assert digest(seeded) == before
+
+
+@pytest.fixture
+def held_lock(seeded: Path) -> Iterator[Path]:
+    """Another process (a real Python holding a write connection) owns the store."""
+    code = (
+        "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
+        "print('ready', flush=True); time.sleep(60)"
+    )
+    p = subprocess.Popen(
+        [sys.executable, "-c", code, str(seeded)], stdout=subprocess.PIPE, text=True
+    )
+    assert p.stdout is not None and p.stdout.readline().strip() == "ready"
+    try:
+        yield seeded
+    finally:
+        p.kill()
+        p.wait()
+        p.stdout.close()
+
+
+def test_locked_store(held_lock: Path) -> None:
+    before = digest(held_lock)
+    t = time.monotonic()
+    r = run_process("ingest", "--db", str(held_lock), str(MUNICH))
+    assert r.exit_code == 1
+    _assert_one_error(r.stderr, "store is in use by another camdensity process")
+    r = run_process("stats", "--db", str(held_lock))
+    _assert_one_error(r.stderr, "store is in use by another camdensity process")
+    assert time.monotonic() - t < 30
+    assert digest(held_lock) == before
+
+
+def test_spatial_extension_unavailable(seeded: Path, tmp_path: Path) -> None:
+    """No extension wheel, nothing installed under $HOME, no network: a clear message."""
+    code = (
+        "import sys; sys.modules['duckdb_extension_spatial'] = None; "
+        "from mapper.cli import main; sys.argv = ['camdensity'] + sys.argv[1:]; main()"
+    )
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {**os.environ, "HOME": str(home)}
+    before = digest(seeded)
+    p = subprocess.run(
+        [sys.executable, "-c", code, "ingest", "--db", str(seeded), str(MUNICH)],
+        capture_output=True, text=True, env=env, cwd=ROOT, timeout=120,
+    )  # fmt: skip
+    assert p.returncode == 1
+    _assert_one_error(p.stderr, "spatial extension could not be loaded", "duckdb-extension-spatial")
+    assert digest(seeded) == before
+
+
+def test_unknown_export_format_and_missing_folder(seeded: Path, tmp_path: Path) -> None:
+    r = invoke(
+        "export", "--db", str(seeded), "--format", "csv", "-o", str(tmp_path / "x" / "a.csv")
+    )
+    assert r.exit_code == 1
+    _assert_one_error(r.stderr, "does not exist")

@@ -1,0 +1,73 @@
+"""Every query in queries/*.sql loads, declares its parameters, and runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mapper import sql
+from mapper.ingest import staged_table
+from mapper.sources import read_file
+from mapper.store import load_spatial, open_store
+from tests.conftest import LONDON, MONACO
+
+
+def _sample_params(name: str, tmp: Path) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "path": str(LONDON),
+        "speed": False,
+        "snapshot": None,
+        "source_id": 1,
+        "public_only": False,
+        "license": "ODbL-1.0",
+        "sha256": "0" * 64,
+        "format": "pbf",
+        "cameras": 0,
+        "skipped_ways": 0,
+        "rejected": 0,
+    }
+    if name == "export-geoparquet":
+        values["path"] = str(tmp / "q.parquet")
+    q = sql.get(name)
+    return {p: values.get(p) for p in q.params}
+
+
+def test_queries_load_and_are_documented() -> None:
+    qs = sql.queries()
+    assert len(qs) >= 10
+    for q in qs.values():
+        assert q.doc, f"{q.name} in {q.file} has no comment saying what it answers"
+
+
+def test_param_declarations_are_checked() -> None:
+    with pytest.raises(sql.QueryFileError, match="declares params"):
+        sql._parse("x.sql", "-- name: a\n-- params: x\nSELECT $y")
+    with pytest.raises(sql.QueryFileError, match="takes"):
+        sql.run(None, "source-hashes", extra=1)  # type: ignore[arg-type]
+
+
+def test_every_query_runs(tmp_path: Path) -> None:
+    db = tmp_path / "q.duckdb"
+    ex = read_file(str(MONACO))
+    with open_store(db, write=True) as con:
+        load_spatial(con)
+        con.register("staged", staged_table(ex))
+        con.execute("CREATE TEMP TABLE wanted_refs (id BIGINT)")
+        con.register("export_rows", con.execute("SELECT 1.0 AS lat, 2.0 AS lon").to_arrow_table())
+        files: dict[str, list[str]] = {}
+        for q in sql.queries().values():
+            if not q.name.startswith("schema-"):  # the schema was run by open_store above
+                files.setdefault(q.file, []).append(q.name)
+        for names in files.values():  # a file's blocks may build on each other, in order
+            con.execute("BEGIN TRANSACTION")
+            try:
+                for name in names:
+                    sql.run(con, name, **_sample_params(name, tmp_path))
+            finally:
+                con.execute("ROLLBACK")
+
+
+def test_quote_ident() -> None:
+    assert sql.quote_ident('a"b') == '"a""b"'

@@ -1,0 +1,98 @@
+"""stats --json and the three export formats, on the real samples."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from mapper import ATTRIBUTION
+from tests.conftest import invoke
+
+
+def test_stats_json(samples_store: Path) -> None:
+    r = invoke("stats", "--db", str(samples_store), "--json")
+    assert r.exit_code == 0
+    s = json.loads(r.stdout)
+    assert s["cameras"] == 2611
+    assert sum(s["by_kind"].values()) == 2611
+    assert sum(s["by_visibility"].values()) == 2611
+    assert {src["format"] for src in s["sources"]} == {"pbf", "overpass-json"}
+    assert sum(src["cameras"] for src in s["sources"]) == 2611
+    assert all({"path", "format", "snapshot", "cameras"} <= src.keys() for src in s["sources"])
+    assert 0 < s["share_with_direction"] < 1
+    assert s["data_date"] == "2023-12-26T21:21:22Z"
+    assert s["attribution"] == ATTRIBUTION
+
+
+def test_stats_table(samples_store: Path) -> None:
+    r = invoke("stats", "--db", str(samples_store))
+    assert r.exit_code == 0
+    assert r.stdout.startswith("2611 cameras (2610 nodes, 1 ways)")
+    assert "© OpenStreetMap contributors" in r.stdout
+
+
+def test_export_csv(samples_store: Path, tmp_path: Path) -> None:
+    out = tmp_path / "cams.csv"
+    r = invoke("export", "--db", str(samples_store), "--format", "csv", "-o", str(out))
+    assert r.exit_code == 0, r.stderr
+    with out.open(encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 2611
+    assert list(rows[0]) == [
+        "osm_type", "osm_id", "lat", "lon", "kind", "visibility", "camera_type", "zone",
+        "mount", "operator", "directions", "direction_invalid", "source",
+    ]  # fmt: skip
+    # the real Swiss camera tagged camera:direction=190-100, as JSON text
+    assert any(r["directions"] == "[[190.0, 100.0]]" for r in rows)
+    assert all(isinstance(json.loads(r["directions"]), list) for r in rows)
+    assert "© OpenStreetMap contributors" in (tmp_path / "cams.csv.attribution.txt").read_text()
+
+
+def test_export_geojson(samples_store: Path, tmp_path: Path) -> None:
+    out = tmp_path / "cams.geojson"
+    assert (
+        invoke(
+            "export", "--db", str(samples_store), "--format", "geojson", "-o", str(out)
+        ).exit_code
+        == 0
+    )
+    doc = json.loads(out.read_text(encoding="utf-8"))
+    assert doc["license"] == "ODbL-1.0" and "OpenStreetMap contributors" in doc["attribution"]
+    assert len(doc["features"]) == 2611
+    f = next(f for f in doc["features"] if f["id"] == "way/326202224")
+    assert f["geometry"]["type"] == "Point"
+    assert f["properties"]["operator"] == "City of London Police"
+
+
+def test_export_public_only(samples_store: Path, tmp_path: Path) -> None:
+    out = tmp_path / "pub.geojson"
+    r = invoke(
+        "export", "--db", str(samples_store), "--format", "geojson", "--public-only", "-o", str(out)
+    )
+    assert r.exit_code == 0
+    feats = json.loads(out.read_text())["features"]
+    s = json.loads(invoke("stats", "--db", str(samples_store), "--json").stdout)
+    private = s["by_visibility"].get("indoor", 0) + s["by_visibility"].get("other", 0)
+    assert len(feats) == 2611 - private
+    assert not {f["properties"]["visibility"] for f in feats} & {"indoor", "other"}
+
+
+def test_export_geoparquet(samples_store: Path, tmp_path: Path) -> None:
+    out = tmp_path / "cams.parquet"
+    assert (
+        invoke(
+            "export", "--db", str(samples_store), "--format", "parquet", "-o", str(out)
+        ).exit_code
+        == 0
+    )
+    meta = pq.read_metadata(out).metadata
+    geo = json.loads(meta[b"geo"])
+    assert geo["primary_column"] == "geometry"
+    assert geo["columns"]["geometry"]["encoding"] == "WKB"
+    assert b"OpenStreetMap contributors" in meta[b"license"]
+    table = pq.read_table(out)
+    assert table.num_rows == 2611
+    assert "directions" in table.column_names
