@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 import click
 
 from mapper import ATTRIBUTION, __version__
+from mapper.areas import KINDS as AREA_KINDS
 from mapper.errors import CamdensityError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -153,6 +154,190 @@ def export(fmt: str, output: str, public_only: bool, db: str | None) -> None:
 
     n = run_export(fmt, output, db, public_only=public_only)
     click.echo(f"wrote {n} cameras to {output}", err=True)
+
+
+@cli.group()
+def area() -> None:
+    """Study areas: boundaries with population, the denominators of every density."""
+
+
+def _area_warnings(specs: list[Any]) -> None:
+    for spec in specs:
+        for w in spec.warnings:
+            warn(w)
+
+
+@area.command("add")
+@click.argument("name")
+@click.option("--boundary", required=True, metavar="FILE", help="GeoJSON Polygon/MultiPolygon.")
+@click.option("--population", type=int, help="Residents (else the file's 'population').")
+@click.option("--population-year", type=int, help="Year of the population figure.")
+@click.option("--area-km2", type=float, help="Official land area in km² (else geodesic).")
+@click.option("--kind", type=click.Choice(AREA_KINDS), default="municipality", show_default=True)
+@click.option("--replace", is_flag=True, help="Overwrite an area of the same name.")
+@db_option
+@library_errors
+def area_add(
+    name: str, boundary: str, population: int | None, population_year: int | None,
+    area_km2: float | None, kind: str, replace: bool, db: str | None,
+) -> None:  # fmt: skip
+    """Add one area from a GeoJSON boundary (a FeatureCollection of one feature).
+
+    The file's properties population, population_year, population_source and
+    area_for_density_km2 (an official land area, which then wins) are used when present.
+    """
+    from mapper import areas
+
+    spec = areas.add(
+        db, name, boundary, population=population, population_year=population_year,
+        area_km2=area_km2, kind=kind, replace=replace,
+    )  # fmt: skip
+    _area_warnings([spec])
+    km2 = spec.official_km2 or spec.geodesic_km2
+    how = "official" if spec.official_km2 else "geodesic"
+    click.echo(f"area '{spec.name}' added: {km2:.2f} km² ({how}), population {spec.population}")
+
+
+@area.command("import")
+@click.argument("file")
+@click.option("--name-field", required=True, metavar="F", help="Property holding each name.")
+@click.option("--population-field", default="population", metavar="P", show_default=True,
+              help="Property holding each population.")  # fmt: skip
+@click.option("--kind", type=click.Choice(AREA_KINDS), default="neighbourhood", show_default=True)
+@click.option("--replace", is_flag=True, help="Overwrite areas of the same names.")
+@db_option
+@library_errors
+def area_import(
+    file: str, name_field: str, population_field: str, kind: str, replace: bool, db: str | None
+) -> None:
+    """Make every feature of a GeoJSON FeatureCollection an area (e.g. city quarters)."""
+    from mapper import areas
+
+    specs = areas.import_file(
+        db, file, name_field=name_field, population_field=population_field, kind=kind,
+        replace=replace,
+    )  # fmt: skip
+    _area_warnings(specs)
+    click.echo(f"{len(specs)} areas imported from {file}")
+
+
+@area.command("from-pbf")
+@click.argument("file")
+@click.option("--admin-level", type=int, help="Only relations of this admin_level.")
+@click.option("--kind", type=click.Choice(AREA_KINDS), default="admin", show_default=True)
+@click.option("--replace", is_flag=True, help="Overwrite areas of the same names.")
+@db_option
+@library_errors
+def area_from_pbf(
+    file: str, admin_level: int | None, kind: str, replace: bool, db: str | None
+) -> None:
+    """Areas from an extract's own boundary=administrative relations, offline.
+
+    Relations whose member ways are not all in the extract cannot be closed: they are
+    skipped and named in a warning.
+    """
+    from mapper import areas
+
+    specs, skipped = areas.from_pbf(db, file, admin_level=admin_level, kind=kind, replace=replace)
+    _area_warnings(specs)
+    for note in skipped:
+        warn(note)
+    for spec in specs:
+        click.echo(
+            f"{spec.name}: admin level {spec.admin_level}, {spec.geodesic_km2:.3f} km², "
+            f"population {spec.population}"
+        )
+    click.echo(f"{len(specs)} areas added, {len(skipped)} incomplete relations skipped")
+
+
+@area.command("list")
+@json_option
+@db_option
+@library_errors
+def area_list(as_json: bool, db: str | None) -> None:
+    """List the study areas with their area, population and kind."""
+    from mapper import areas, output
+
+    rows = areas.list_areas(db)
+    if as_json:
+        click.echo(output.to_json({"areas": rows, "attribution": ATTRIBUTION}))
+        return
+    cols = ["name", "kind", "area_km2", "area_official", "population", "population_year"]
+    click.echo(output.table(rows, cols))
+
+
+@area.command("set")
+@click.argument("name")
+@click.option("--reported", type=int, help="A published camera count for this area.")
+@click.option("--reported-source", metavar="URL", help="Where that count was published.")
+@click.option("--population", type=int, help="Residents.")
+@click.option("--population-year", type=int, help="Year of the population figure.")
+@click.option("--population-source", help="Where the population figure comes from.")
+@db_option
+@library_errors
+def area_set(
+    name: str, reported: int | None, reported_source: str | None, population: int | None,
+    population_year: int | None, population_source: str | None, db: str | None,
+) -> None:  # fmt: skip
+    """Set an area's published camera count (with its source) or its population."""
+    from mapper import areas
+
+    areas.set_area(
+        db, name, reported=reported, reported_source=reported_source, population=population,
+        population_year=population_year, population_source=population_source,
+    )  # fmt: skip
+    click.echo(f"area '{name}' updated")
+
+
+@area.command("remove")
+@click.argument("name")
+@db_option
+@library_errors
+def area_remove(name: str, db: str | None) -> None:
+    """Remove an area (cameras stay)."""
+    from mapper import areas
+
+    areas.remove(db, name)
+    click.echo(f"area '{name}' removed")
+
+
+@cli.command("grid")
+@click.argument("area_name", metavar="[AREA]", required=False)
+@click.option("--res", type=int, help="H3 resolution 5-12 (default: from the area's size).")
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "csv", "json", "geojson"]), default="table",
+    show_default=True, help="Output format.",
+)  # fmt: skip
+@db_option
+@library_errors
+def grid_cmd(area_name: str | None, res: int | None, fmt: str, db: str | None) -> None:
+    """H3 hexagon counts and densities, for the whole store or clipped to one area.
+
+    With AREA every cell whose centre or any part lies in the area is listed, empty ones
+    too; a cell counts only cameras inside the area and its density is per km² of the
+    cell's part inside the boundary (geodesic).
+    """
+    from mapper import grid, output
+
+    g = grid.grid(db, area_name, res)
+    where = g.area["name"] if g.area else "all cameras"
+    if fmt == "json":
+        click.echo(output.to_json({
+            "area": g.area["name"] if g.area else None, "resolution": g.res,
+            "cells": g.rows, "attribution": ATTRIBUTION,
+        }))  # fmt: skip
+    elif fmt == "geojson":
+        click.echo(output.to_json(grid.to_geojson(g)))
+    elif fmt == "csv":
+        click.echo(output.to_csv(g.rows, grid.COLUMNS, [
+            f"H3 grid of {where} at resolution {g.res}", f"Data {ATTRIBUTION}",
+        ]), nl=False)  # fmt: skip
+    else:
+        click.echo(f"H3 grid of {where} at resolution {g.res}: {len(g.rows)} cells")
+        cols = ["h3", "cameras", "camera", "ALPR", "guard", "other", "unknown", "area_km2",
+                "per_km2"]  # fmt: skip
+        click.echo(output.table(g.rows, cols, digits=3))
+        click.echo(f"Data {ATTRIBUTION}")
 
 
 def main() -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from mapper import sql
+from mapper import areas, sql
 from mapper.errors import InputError
 from mapper.sources import Extract, read_file, sha256_of
 from mapper.store import open_store, store_path, transaction
@@ -139,6 +139,9 @@ def ingest(
             ).fetchone()
             assert row is not None
             source_id = int(row[0])
+            if ex.bbox is not None:  # a clipped extract's honest study area: its extent
+                names = {a["name"] for a in sql.rows(con, "area-names")}
+                areas.insert(con, areas.extent_spec(ex.path, ex.bbox, source_id, names))
             staged = staged_table(ex)  # noqa: F841  (read by the queries below as `staged`)
             con.register("staged", staged)
             try:

@@ -115,7 +115,7 @@ def _check(q: Query, params: Mapping[str, Any]) -> None:
         )
 
 
-def run(con: duckdb.DuckDBPyConnection, name: str, **params: Any) -> duckdb.DuckDBPyConnection:
+def run(con: duckdb.DuckDBPyConnection, name: str, /, **params: Any) -> duckdb.DuckDBPyConnection:
     """Execute a named query with its declared parameters bound."""
     q = get(name)
     _check(q, params)
@@ -124,7 +124,7 @@ def run(con: duckdb.DuckDBPyConnection, name: str, **params: Any) -> duckdb.Duck
     return con.execute(q.sql)
 
 
-def rows(con: duckdb.DuckDBPyConnection, name: str, **params: Any) -> list[dict[str, Any]]:
+def rows(con: duckdb.DuckDBPyConnection, name: str, /, **params: Any) -> list[dict[str, Any]]:
     """Run a query and return its rows as dictionaries."""
     cur = run(con, name, **params)
     cols = [d[0] for d in cur.description or []]

@@ -18,7 +18,7 @@ DEFAULT_DB = "camdensity.duckdb"
 ENV_DB = "CAMDENSITY_DB"
 
 #: Schema versions and the named query (in ``queries/schema.sql``) that reaches each one.
-MIGRATIONS: tuple[tuple[int, str], ...] = ((1, "schema-v1"),)
+MIGRATIONS: tuple[tuple[int, str], ...] = ((1, "schema-v1"), (2, "schema-v2"))
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 
@@ -158,12 +158,22 @@ def open_store(
 
 
 @contextmanager
-def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
-    """All of it or none of it."""
+def transaction(
+    con: duckdb.DuckDBPyConnection, *, changes_data: bool = True
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """All of it or none of it; a change of cameras or areas moves the store to a new state."""
     con.execute("BEGIN TRANSACTION")
     try:
         yield con
+        if changes_data:
+            sql.run(con, "state-bump")
     except BaseException:
         con.execute("ROLLBACK")
         raise
     con.execute("COMMIT")
+
+
+def state(con: duckdb.DuckDBPyConnection) -> int:
+    """The store's state: it changes with every committed write (cache key for grids)."""
+    row = sql.run(con, "state-get").fetchone()
+    return int(row[0]) if row else 0

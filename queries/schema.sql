@@ -37,3 +37,48 @@ CREATE TABLE cameras (
     direction_invalid BOOLEAN NOT NULL,
     source_id INTEGER NOT NULL
 );
+
+-- name: schema-v2
+-- Study areas (boundary as WKB, EPSG:4326; geodesic and, when given, official areas;
+-- population), the store's state counter, and the H3 grid cache keyed by that state.
+CREATE SEQUENCE IF NOT EXISTS area_ids START 1;
+CREATE TABLE areas (
+    id INTEGER PRIMARY KEY DEFAULT nextval('area_ids'),
+    name VARCHAR NOT NULL UNIQUE,
+    kind VARCHAR NOT NULL,
+    geometry BLOB NOT NULL,
+    geodesic_km2 DOUBLE NOT NULL,
+    official_km2 DOUBLE,
+    population BIGINT,
+    population_year INTEGER,
+    population_source VARCHAR,
+    admin_level INTEGER,
+    osm_id BIGINT,
+    source VARCHAR NOT NULL,
+    credit VARCHAR,
+    source_id INTEGER,
+    reported_cameras BIGINT,
+    reported_source VARCHAR,
+    min_lon DOUBLE NOT NULL,
+    min_lat DOUBLE NOT NULL,
+    max_lon DOUBLE NOT NULL,
+    max_lat DOUBLE NOT NULL
+);
+CREATE TABLE meta (key VARCHAR PRIMARY KEY, value BIGINT NOT NULL);
+INSERT INTO meta VALUES ('state', 1);
+CREATE TABLE grid_cache (
+    area_id INTEGER NOT NULL,
+    res INTEGER NOT NULL,
+    state BIGINT NOT NULL,
+    h3 VARCHAR NOT NULL,
+    cameras INTEGER NOT NULL,
+    camera INTEGER NOT NULL,
+    "ALPR" INTEGER NOT NULL,
+    speed_camera INTEGER NOT NULL,
+    guard INTEGER NOT NULL,
+    gunshot_detector INTEGER NOT NULL,
+    other INTEGER NOT NULL,
+    unknown INTEGER NOT NULL,
+    area_km2 DOUBLE NOT NULL,
+    per_km2 DOUBLE
+);

@@ -73,3 +73,32 @@ def store_copy(samples_store: Path, tmp_path: Path) -> Path:
     db = tmp_path / "copy.duckdb"
     shutil.copy(samples_store, db)
     return db
+
+
+SWISS_CITIES = {
+    "Zürich": "zurich",
+    "Bern": "bern",
+    "Genève": "geneva",
+    "Lausanne": "lausanne",
+    "Basel": "basel",
+}
+
+
+@pytest.fixture(scope="session")
+def areas_store(samples_store: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The samples store plus the five Swiss cities, City of London wards, Monaco quarters."""
+    db = tmp_path_factory.mktemp("areas") / "areas.duckdb"
+    shutil.copy(samples_store, db)
+    for name, stem in SWISS_CITIES.items():
+        r = invoke(
+            "area", "add", name, "--boundary", str(BOUNDARIES / f"{stem}.geojson"), "--db", str(db)
+        )
+        assert r.exit_code == 0, r.stderr
+    r = invoke(
+        "area", "import", str(BOUNDARIES / "neighbourhoods" / "city-of-london_wards.geojson"),
+        "--name-field", "name", "--db", str(db),
+    )  # fmt: skip
+    assert r.exit_code == 0, r.stderr
+    r = invoke("area", "from-pbf", str(MONACO), "--admin-level", "10", "--db", str(db))
+    assert r.exit_code == 0, r.stderr
+    return db

@@ -6,11 +6,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import shapely
+from shapely.geometry import box
 
 from mapper import sql
 from mapper.ingest import staged_table
 from mapper.sources import read_file
-from mapper.store import load_spatial, open_store
+from mapper.grid import prepare
+from mapper.store import open_store
 from tests.conftest import LONDON, MONACO
 
 
@@ -27,6 +30,21 @@ def _sample_params(name: str, tmp: Path) -> dict[str, Any]:
         "cameras": 0,
         "skipped_ways": 0,
         "rejected": 0,
+        "area_id": 1,
+        "res": 9,
+        "state": 1,
+        "name": "test area",
+        "kind": "custom",
+        "geometry": shapely.to_wkb(box(7.40, 43.72, 7.44, 43.75)),
+        "geodesic_km2": 1.0,
+        "source": "test",
+        "min_lon": 7.40,
+        "min_lat": 43.72,
+        "max_lon": 7.44,
+        "max_lat": 43.75,
+        "reported": 10,
+        "reported_source": "https://example.org",
+        "population": 100,
     }
     if name == "export-geoparquet":
         values["path"] = str(tmp / "q.parquet")
@@ -52,7 +70,8 @@ def test_every_query_runs(tmp_path: Path) -> None:
     db = tmp_path / "q.duckdb"
     ex = read_file(str(MONACO))
     with open_store(db, write=True) as con:
-        load_spatial(con)
+        prepare(con)
+        con.register("grid_rows", con.execute("SELECT * FROM grid_cache").to_arrow_table())
         con.register("staged", staged_table(ex))
         con.execute("CREATE TEMP TABLE wanted_refs (id BIGINT)")
         con.register("export_rows", con.execute("SELECT 1.0 AS lat, 2.0 AS lon").to_arrow_table())

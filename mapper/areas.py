@@ -1,0 +1,382 @@
+"""Study areas: boundaries (GeoJSON files, a PBF's own admin relations, an extract's extent)
+and their populations. Areas are geodesic (WGS84 ellipsoid) unless an official area is given.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import shapely
+from pyproj import Geod
+from shapely.geometry import MultiPolygon, Polygon, box, shape
+from shapely.geometry.base import BaseGeometry
+
+from mapper import sql
+from mapper.errors import InputError, NotFound
+from mapper.store import open_store, transaction
+
+KINDS = ("municipality", "neighbourhood", "admin", "extent", "custom")
+_GEOD = Geod(ellps="WGS84")
+#: Largest boundary file read (a city boundary is kilobytes; a country a few megabytes).
+MAX_BOUNDARY_BYTES = 64 * 1024 * 1024
+
+
+@dataclass
+class AreaSpec:
+    """An area ready to be stored."""
+
+    name: str
+    kind: str
+    geometry: MultiPolygon
+    official_km2: float | None = None
+    population: int | None = None
+    population_year: int | None = None
+    population_source: str | None = None
+    admin_level: int | None = None
+    osm_id: int | None = None
+    source: str = ""
+    credit: str | None = None
+    source_id: int | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def geodesic_km2(self) -> float:
+        return geodesic_km2(self.geometry)
+
+
+def geodesic_km2(geom: BaseGeometry) -> float:
+    """Area on the WGS84 ellipsoid, in km²."""
+    return abs(_GEOD.geometry_area_perimeter(geom)[0]) / 1e6
+
+
+def as_multipolygon(geom: BaseGeometry, what: str) -> tuple[MultiPolygon, list[str]]:
+    """Refuse empty or non-polygonal geometry; repair invalid polygons with a warning."""
+    warnings: list[str] = []
+    if geom.is_empty:
+        raise InputError(f"{what}: the boundary is empty; give a Polygon or MultiPolygon")
+    if geom.geom_type not in ("Polygon", "MultiPolygon"):
+        raise InputError(
+            f"{what}: the boundary is a {geom.geom_type}, not a Polygon or MultiPolygon"
+        )
+    minx, miny, maxx, maxy = geom.bounds
+    if not all(math.isfinite(v) for v in (minx, miny, maxx, maxy)) or not (
+        -180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90
+    ):
+        raise InputError(f"{what}: coordinates are not longitude/latitude (EPSG:4326)")
+    if not geom.is_valid:
+        reason = shapely.is_valid_reason(geom)
+        geom = shapely.make_valid(geom)
+        parts = [
+            g for g in getattr(geom, "geoms", [geom]) if g.geom_type in ("Polygon", "MultiPolygon")
+        ]
+        geom = shapely.unary_union(parts) if parts else Polygon()
+        warnings.append(f"{what}: invalid polygon repaired ({reason})")
+        if geom.is_empty:
+            raise InputError(f"{what}: the boundary has no area once repaired")
+    if geom.geom_type == "Polygon":
+        geom = MultiPolygon([geom])
+    if geodesic_km2(geom) <= 0:
+        raise InputError(f"{what}: the boundary has no area")
+    return geom, warnings
+
+
+def _read_json(path: str) -> Any:
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"{path}: no such file")
+    if p.stat().st_size > MAX_BOUNDARY_BYTES:
+        raise InputError(f"{path}: larger than {MAX_BOUNDARY_BYTES // 2**20} MB; simplify it first")
+    try:
+        with p.open("rb") as f:
+            return json.load(f)
+    except RecursionError:
+        raise InputError(f"{path}: JSON nested too deeply to be GeoJSON") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: not valid GeoJSON ({str(exc)[:80]})") from None
+
+
+def _features(path: str) -> list[tuple[BaseGeometry, dict[str, Any]]]:
+    data = _read_json(path)
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: not GeoJSON (expected an object)")
+    if data.get("type") == "FeatureCollection":
+        raw = data.get("features")
+        if not isinstance(raw, list):
+            raise InputError(f"{path}: FeatureCollection without a 'features' list")
+    elif data.get("type") == "Feature":
+        raw = [data]
+    elif data.get("type") in ("Polygon", "MultiPolygon"):
+        raw = [{"type": "Feature", "geometry": data, "properties": {}}]
+    else:
+        raise InputError(f"{path}: not a GeoJSON Feature, FeatureCollection or Polygon")
+    out = []
+    for i, f in enumerate(raw):
+        if not isinstance(f, dict) or not isinstance(f.get("geometry"), dict):
+            raise InputError(f"{path}: feature {i} has no geometry")
+        try:
+            geom = shape(f["geometry"])
+        except Exception as exc:  # shapely raises several types for bad coordinates
+            raise InputError(
+                f"{path}: feature {i} has a malformed geometry ({str(exc)[:60]})"
+            ) from None
+        raw_props = f.get("properties")
+        props: dict[str, Any] = raw_props if isinstance(raw_props, dict) else {}
+        out.append((geom, props))
+    if not out:
+        raise InputError(f"{path}: no features")
+    return out
+
+
+def _int(value: Any, what: str) -> int | None:
+    if value is None or value == "":
+        return None
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{what}: '{value}' is not a number") from None
+    if not math.isfinite(v) or v < 0 or v != int(v):
+        raise InputError(f"{what}: '{value}' is not a whole number of zero or more")
+    return int(v)
+
+
+def _km2(value: Any, what: str) -> float | None:
+    if value is None or value == "":
+        return None
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{what}: '{value}' is not a number") from None
+    if not math.isfinite(v) or v <= 0:
+        raise InputError(f"{what}: an area must be a positive number of km²")
+    return v
+
+
+def spec_from_feature(
+    name: str, geom: BaseGeometry, props: dict[str, Any], *, kind: str, source: str,
+    population_field: str = "population",
+) -> AreaSpec:  # fmt: skip
+    mp, warnings = as_multipolygon(geom, f"{source} ({name})")
+    credit = props.get("license") or props.get("credit")
+    return AreaSpec(
+        name=name,
+        kind=kind,
+        geometry=mp,
+        official_km2=_km2(props.get("area_for_density_km2"), f"{source} area_for_density_km2"),
+        population=_int(props.get(population_field), f"{source} {population_field}"),
+        population_year=_int(props.get("population_year"), f"{source} population_year"),
+        population_source=_str(props.get("population_source")),
+        source=source,
+        credit=_str(credit),
+        warnings=warnings,
+    )
+
+
+def _str(v: Any) -> str | None:
+    return None if v is None else str(v)
+
+
+def check_name(name: str) -> str:
+    clean = name.strip()
+    if not clean:
+        raise InputError("an area needs a non-empty name")
+    if len(clean) > 300 or any(ord(c) < 32 for c in clean):
+        raise InputError("an area name must be at most 300 printable characters")
+    return clean
+
+
+def insert(con: duckdb.DuckDBPyConnection, spec: AreaSpec, *, replace: bool = False) -> int:
+    """Write one area (inside the caller's transaction)."""
+    names = {r["name"] for r in sql.rows(con, "area-names")}
+    if spec.name in names:
+        if not replace:
+            raise InputError(f"area '{spec.name}' already exists; pass --replace to overwrite it")
+        sql.run(con, "area-delete-cache", name=spec.name)
+        sql.run(con, "area-delete", name=spec.name)
+    minx, miny, maxx, maxy = spec.geometry.bounds
+    row = sql.run(
+        con, "area-insert", name=spec.name, kind=spec.kind,
+        geometry=shapely.to_wkb(spec.geometry), geodesic_km2=spec.geodesic_km2,
+        official_km2=spec.official_km2, population=spec.population,
+        population_year=spec.population_year, population_source=spec.population_source,
+        admin_level=spec.admin_level, osm_id=spec.osm_id, source=spec.source,
+        credit=spec.credit, source_id=spec.source_id,
+        min_lon=minx, min_lat=miny, max_lon=maxx, max_lat=maxy,
+    ).fetchone()  # fmt: skip
+    assert row is not None
+    return int(row[0])
+
+
+def store_specs(db: str | None, specs: list[AreaSpec], *, replace: bool = False) -> None:
+    with open_store(db, write=True) as con, transaction(con):
+        for spec in specs:
+            insert(con, spec, replace=replace)
+
+
+def add(
+    db: str | None, name: str, boundary: str, *, population: int | None = None,
+    population_year: int | None = None, area_km2: float | None = None,
+    kind: str = "municipality", replace: bool = False,
+) -> AreaSpec:  # fmt: skip
+    """``area add``: one area from a GeoJSON boundary (a FeatureCollection of one feature)."""
+    name = check_name(name)
+    feats = _features(boundary)
+    if len(feats) != 1:
+        raise InputError(
+            f"{boundary}: holds {len(feats)} features; use 'camdensity area import' for several"
+        )
+    geom, props = feats[0]
+    spec = spec_from_feature(name, geom, props, kind=kind, source=boundary)
+    if population is not None:
+        spec.population = _int(population, "--population")
+        spec.population_source = "given on the command line"
+    if population_year is not None:
+        spec.population_year = population_year
+    if area_km2 is not None:
+        spec.official_km2 = _km2(area_km2, "--area-km2")
+    store_specs(db, [spec], replace=replace)
+    return spec
+
+
+def import_file(
+    db: str | None, path: str, *, name_field: str, population_field: str = "population",
+    kind: str = "neighbourhood", replace: bool = False,
+) -> list[AreaSpec]:  # fmt: skip
+    """``area import``: every feature of a FeatureCollection becomes an area."""
+    specs = []
+    seen: set[str] = set()
+    for i, (geom, props) in enumerate(_features(path)):
+        raw = props.get(name_field)
+        if raw is None or not str(raw).strip():
+            raise InputError(f"{path}: feature {i} has no '{name_field}' property")
+        name = check_name(str(raw))
+        if name in seen:
+            raise InputError(f"{path}: two features are named '{name}'")
+        seen.add(name)
+        specs.append(
+            spec_from_feature(
+                name, geom, props, kind=kind, source=path, population_field=population_field
+            )
+        )
+    store_specs(db, specs, replace=replace)
+    return specs
+
+
+def from_pbf(
+    db: str | None, path: str, *, admin_level: int | None = None, kind: str = "admin",
+    replace: bool = False,
+) -> tuple[list[AreaSpec], list[str]]:  # fmt: skip
+    """``area from-pbf``: admin boundaries assembled from the extract's own relations."""
+    from mapper.sources.pbf_boundaries import boundaries_from_pbf
+
+    found, incomplete = boundaries_from_pbf(path, admin_level)
+    specs = []
+    for b in found:
+        mp, warnings = as_multipolygon(b.geometry, f"{path} relation/{b.osm_id}")
+        year = None
+        if b.population_date and b.population_date[:4].isdigit():
+            year = int(b.population_date[:4])
+        specs.append(
+            AreaSpec(
+                name=check_name(b.name), kind=kind, geometry=mp, population=b.population,
+                population_year=year,
+                population_source=f"OSM population tag of relation/{b.osm_id}"
+                if b.population is not None else None,
+                admin_level=b.admin_level, osm_id=b.osm_id, source=path,
+                credit="© OpenStreetMap contributors (ODbL 1.0)", warnings=warnings,
+            )
+        )  # fmt: skip
+    _dedupe_names(specs)
+    notes = [
+        f"{i.name} (relation/{i.osm_id}, admin level {i.admin_level}) skipped: {i.reason}"
+        for i in incomplete
+    ]
+    if specs:
+        store_specs(db, specs, replace=replace)
+    return specs, notes
+
+
+def _dedupe_names(specs: list[AreaSpec]) -> None:
+    """Two relations with one name (e.g. a level 2 and level 8 'Monaco') get the level added."""
+    counts: dict[str, int] = {}
+    for s in specs:
+        counts[s.name] = counts.get(s.name, 0) + 1
+    for s in specs:
+        if counts[s.name] > 1:
+            s.name = f"{s.name} (admin level {s.admin_level})"
+
+
+def extent_spec(
+    path: str, bbox: tuple[float, float, float, float], source_id: int | None, existing: set[str]
+) -> AreaSpec:
+    """The study area of a clipped extract: its header bounding box."""
+    stem = os.path.basename(path)
+    for suffix in (".osm.pbf", ".pbf"):
+        if stem.endswith(suffix):
+            stem = stem[: -len(suffix)]
+    name = f"{stem} (extent)"
+    n = 2
+    while name in existing:
+        name = f"{stem} (extent {n})"
+        n += 1
+    geom, _ = as_multipolygon(box(*bbox), path)
+    return AreaSpec(
+        name=name, kind="extent", geometry=geom, source=path, source_id=source_id,
+        credit="© OpenStreetMap contributors (ODbL 1.0); extent from the extract's header",
+    )  # fmt: skip
+
+
+def list_areas(db: str | None) -> list[dict[str, Any]]:
+    with open_store(db) as con:
+        return sql.rows(con, "area-list")
+
+
+def get(con: duckdb.DuckDBPyConnection, name: str) -> dict[str, Any]:
+    rows = sql.rows(con, "area-get", name=name)
+    if not rows:
+        known = sorted(r["name"] for r in sql.rows(con, "area-names"))
+        close = [k for k in known if k.casefold() == name.casefold()]
+        hint = f"; did you mean '{close[0]}'?" if close else "; see 'camdensity area list'"
+        raise NotFound(f"no area named '{name}' in the store{hint}")
+    return rows[0]
+
+
+def geometry_of(row: dict[str, Any]) -> MultiPolygon:
+    geom = shapely.from_wkb(row["geometry"])
+    assert isinstance(geom, MultiPolygon)
+    return geom
+
+
+def set_area(
+    db: str | None, name: str, *, reported: int | None = None, reported_source: str | None = None,
+    population: int | None = None, population_year: int | None = None,
+    population_source: str | None = None,
+) -> None:  # fmt: skip
+    """``area set``: a published camera count (with its source), or the population."""
+    if reported is not None and not reported_source:
+        raise InputError("--reported needs --reported-source (where the count was published)")
+    with open_store(db, write=True) as con, transaction(con):
+        row = get(con, name)
+        if reported is not None:
+            sql.run(con, "area-set-reported", name=name, reported=_int(reported, "--reported"),
+                    reported_source=reported_source)  # fmt: skip
+        if population is not None:
+            sql.run(
+                con, "area-set-population", name=name,
+                population=_int(population, "--population"),
+                population_year=population_year if population_year is not None
+                else row["population_year"],
+                population_source=population_source or "given on the command line",
+            )  # fmt: skip
+
+
+def remove(db: str | None, name: str) -> None:
+    with open_store(db, write=True) as con, transaction(con):
+        get(con, name)
+        sql.run(con, "area-delete-cache", name=name)
+        sql.run(con, "area-delete", name=name)

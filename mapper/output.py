@@ -1,0 +1,77 @@
+"""Rendering rows (lists of dictionaries) as a terminal table, CSV, JSON or Markdown."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from collections.abc import Sequence
+from typing import Any
+
+
+def cell(v: Any, digits: int = 2) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, float):
+        if not math.isfinite(v):
+            return ""
+        return f"{v:.{digits}f}"
+    return str(v)
+
+
+def table(rows: Sequence[dict[str, Any]], columns: Sequence[str], digits: int = 2) -> str:
+    """A plain aligned table: text left, numbers right."""
+    texts = [[cell(r.get(c), digits) for c in columns] for r in rows]
+    widths = [max([len(c)] + [len(t[i]) for t in texts]) for i, c in enumerate(columns)]
+    numeric = [
+        all(isinstance(r.get(c), int | float) or r.get(c) is None for r in rows) for c in columns
+    ]
+
+    def line(values: Sequence[str]) -> str:
+        parts = [
+            v.rjust(w) if num else v.ljust(w)
+            for v, w, num in zip(values, widths, numeric, strict=True)
+        ]
+        return "  ".join(parts).rstrip()
+
+    out = [line(list(columns)), line(["-" * w for w in widths])]
+    out += [line(t) for t in texts]
+    return "\n".join(out)
+
+
+def to_csv(
+    rows: Sequence[dict[str, Any]], columns: Sequence[str], comments: Sequence[str] = ()
+) -> str:
+    buf = io.StringIO()
+    for c in comments:
+        buf.write(f"# {c}\n")
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(columns)
+    for r in rows:
+        w.writerow([_plain(r.get(c)) for c in columns])
+    return buf.getvalue()
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, list | dict):
+        return json.dumps(v, ensure_ascii=False)
+    if v is None:
+        return ""
+    return v
+
+
+def to_markdown(rows: Sequence[dict[str, Any]], columns: Sequence[str], digits: int = 2) -> str:
+    def esc(s: str) -> str:
+        return s.replace("|", "\\|").replace("\n", " ")
+
+    out = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    for r in rows:
+        out.append("| " + " | ".join(esc(cell(r.get(c), digits)) for c in columns) + " |")
+    return "\n".join(out)
+
+
+def to_json(obj: Any) -> str:
+    return json.dumps(obj, indent=2, ensure_ascii=False, default=str, allow_nan=False)

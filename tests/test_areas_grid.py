@@ -1,0 +1,219 @@
+"""Study areas and H3 grids on the shipped data, checked against independent computations."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import h3
+import pytest
+import shapely
+from pyproj import Geod
+from shapely.geometry import Point, shape
+
+from mapper import grid as grid_mod
+from tests.conftest import (
+    BOUNDARIES,
+    MONACO,
+    SWISS_CITIES,
+    SWITZERLAND,
+    invoke,
+)
+
+GEOD = Geod(ellps="WGS84")
+
+
+def _boundary(stem: str) -> shapely.Geometry:
+    doc = json.loads((BOUNDARIES / f"{stem}.geojson").read_text())
+    return shape(doc["features"][0]["geometry"])
+
+
+def _grid(db: Path, area: str, *extra: str) -> dict[str, Any]:
+    r = invoke("grid", area, "--format", "json", "--db", str(db), *extra)
+    assert r.exit_code == 0, r.stderr
+    doc: dict[str, Any] = json.loads(r.stdout)
+    return doc
+
+
+def _areas(db: Path) -> dict[str, dict[str, Any]]:
+    r = invoke("area", "list", "--json", "--db", str(db))
+    return {a["name"]: a for a in json.loads(r.stdout)["areas"]}
+
+
+@pytest.mark.parametrize("name", list(SWISS_CITIES))
+def test_city_counts_equal_an_independent_point_in_polygon(areas_store: Path, name: str) -> None:
+    geom = _boundary(SWISS_CITIES[name])
+    expected = Counter()
+    for e in json.loads(SWITZERLAND.read_text()):
+        if geom.intersects(Point(e["lon"], e["lat"])):
+            expected[h3.latlng_to_cell(e["lat"], e["lon"], 9)] += 1
+    g = _grid(areas_store, name, "--res", "9")
+    got = {c["h3"]: c["cameras"] for c in g["cells"] if c["cameras"]}
+    assert got == dict(expected)  # every h3 id equals h3.latlng_to_cell of its cameras
+    assert sum(c["cameras"] for c in g["cells"]) == sum(expected.values()) > 0
+
+
+@pytest.mark.parametrize("name", ["Zürich", "Genève", "Basel", "Aldersgate", "Monte-Carlo"])
+def test_clipped_cell_areas_sum_to_the_area(areas_store: Path, name: str) -> None:
+    g = _grid(areas_store, name)
+    area = _areas(areas_store)[name]
+    total = sum(c["area_km2"] for c in g["cells"])
+    assert total == pytest.approx(area["geodesic_km2"], rel=0.005)
+    assert 200 <= len(g["cells"]) <= 5000, (name, g["resolution"], len(g["cells"]))
+    empty = [c for c in g["cells"] if c["cameras"] == 0]
+    assert empty and all(c["per_km2"] == 0 for c in empty)
+    for c in g["cells"]:
+        assert h3.get_resolution(c["h3"]) == g["resolution"]
+        assert len(c["h3"]) == 15 and h3.is_valid_cell(c["h3"])
+        kinds = ("camera", "ALPR", "speed_camera", "guard", "gunshot_detector", "other", "unknown")
+        assert c["cameras"] == sum(c[k] for k in kinds)
+
+
+def test_default_resolution_rule() -> None:
+    assert grid_mod.default_resolution(87.59) == 9
+    assert grid_mod.default_resolution(2.9) == 11
+    assert grid_mod.default_resolution(0.486) == 12
+    assert grid_mod.default_resolution(41_000) == 6
+    assert grid_mod.default_resolution(10_000_000) == 5
+
+
+def test_official_area_wins_and_is_reported(areas_store: Path) -> None:
+    a = _areas(areas_store)
+    assert a["Zürich"]["area_km2"] == 87.92 and a["Zürich"]["area_official"] is True
+    assert a["Zürich"]["geodesic_km2"] == pytest.approx(
+        abs(GEOD.geometry_area_perimeter(_boundary("zurich"))[0]) / 1e6, rel=1e-9
+    )
+    assert a["Zürich"]["population"] == 409241 and a["Zürich"]["population_year"] == 2017
+    assert a["Aldersgate"]["kind"] == "neighbourhood" and a["Aldersgate"]["area_official"] is False
+
+
+def test_extract_extents_are_areas(areas_store: Path) -> None:
+    a = _areas(areas_store)
+    ext = a["munich_altstadt_2020-07-20 (extent)"]
+    assert ext["kind"] == "extent"
+    assert (ext["min_lon"], ext["min_lat"], ext["max_lon"], ext["max_lat"]) == pytest.approx(
+        (11.5656571, 48.1314385, 11.5861277, 48.1433940)
+    )
+    g = _grid(areas_store, "munich_altstadt_2020-07-20 (extent)")
+    # 23 of the extract's 209 cameras lie outside its header bounding box: they belong to
+    # no figure of the extent. Count the inside ones independently.
+    con = duckdb.connect(str(areas_store), read_only=True)
+    pts = con.execute("SELECT lon, lat FROM cameras").fetchall()
+    con.close()
+    inside = [
+        p for p in pts
+        if ext["min_lon"] <= p[0] <= ext["max_lon"] and ext["min_lat"] <= p[1] <= ext["max_lat"]
+    ]  # fmt: skip
+    assert sum(c["cameras"] for c in g["cells"]) == len(inside) == 186
+
+
+def test_monaco_quarters_from_the_pbf(areas_store: Path, tmp_path: Path) -> None:
+    a = _areas(areas_store)
+    quarters = {n for n, v in a.items() if v["kind"] == "admin"}
+    assert quarters == {"La Rousse", "Monte-Carlo", "Fontvieille", "Monaco-Ville",
+                        "La Condamine", "Larvotto"}  # fmt: skip
+    db = tmp_path / "m.duckdb"
+    r = invoke("area", "from-pbf", str(MONACO), "--db", str(db))
+    assert r.exit_code == 0
+    warned = [line for line in r.stderr.splitlines() if line.startswith("Warning:")]
+    for name, level in [("Monaco", 2), ("Monaco", 8), ("Jardin Exotique", 10),
+                        ("Les Monegetti", 10), ("Ravin de Sainte-Dévote", 10)]:  # fmt: skip
+        assert any(f"{name} (relation/" in w and f"admin level {level})" in w for w in warned)
+
+
+def test_grid_without_area_covers_the_store(areas_store: Path) -> None:
+    r = invoke("grid", "--format", "json", "--db", str(areas_store))
+    doc = json.loads(r.stdout)
+    assert doc["resolution"] == 9
+    assert sum(c["cameras"] for c in doc["cells"]) == 2611
+    assert all(c["cameras"] > 0 for c in doc["cells"])
+
+
+def test_grid_geojson_and_csv(areas_store: Path) -> None:
+    r = invoke("grid", "Basel", "--format", "geojson", "--db", str(areas_store))
+    doc = json.loads(r.stdout)
+    assert doc["type"] == "FeatureCollection" and "OpenStreetMap" in doc["attribution"]
+    assert all(shape(f["geometry"]).is_valid for f in doc["features"])
+    r = invoke("grid", "Basel", "--format", "csv", "--db", str(areas_store))
+    lines = r.stdout.splitlines()
+    assert lines[0].startswith("# H3 grid of Basel") and "OpenStreetMap" in lines[1]
+    assert lines[2].startswith("h3,cameras,")
+    assert len(lines) - 3 == len(doc["features"])
+
+
+def test_grid_cache_follows_the_store_state(areas_store: Path, tmp_path: Path) -> None:
+    db = tmp_path / "c.duckdb"
+    shutil.copy(areas_store, db)
+    first = grid_mod.grid(str(db), "munich_altstadt_2020-07-20 (extent)")
+    again = grid_mod.grid(str(db), "munich_altstadt_2020-07-20 (extent)")
+    assert again.cached and again.rows == first.rows
+    # a new input changes the state: the grid is computed again and sees the new cameras
+    extra = tmp_path / "extra.json"
+    extra.write_text(json.dumps([{"type": "node", "id": 1, "lat": 48.137, "lon": 11.575,
+                                  "tags": {"man_made": "surveillance"}}]))  # fmt: skip
+    assert invoke("ingest", "--db", str(db), str(extra)).exit_code == 0
+    after = grid_mod.grid(str(db), "munich_altstadt_2020-07-20 (extent)")
+    assert not after.cached
+    assert sum(r["cameras"] for r in after.rows) == sum(r["cameras"] for r in first.rows) + 1
+
+
+def test_invalid_polygon_is_repaired_with_a_warning(tmp_path: Path, samples_store: Path) -> None:
+    db = tmp_path / "s.duckdb"
+    shutil.copy(samples_store, db)
+    bowtie = {"type": "Polygon", "coordinates": [[[8.5, 47.3], [8.6, 47.4], [8.6, 47.3],
+                                                  [8.5, 47.4], [8.5, 47.3]]]}  # fmt: skip
+    f = tmp_path / "bowtie.geojson"
+    f.write_text(json.dumps(bowtie))
+    r = invoke("area", "add", "Bowtie", "--boundary", str(f), "--db", str(db))
+    assert r.exit_code == 0, r.stderr
+    assert "Warning:" in r.stderr and "invalid polygon repaired" in r.stderr
+    assert _areas(db)["Bowtie"]["geodesic_km2"] > 0
+
+
+@pytest.mark.parametrize(
+    "geometry, message",
+    [
+        ({"type": "Point", "coordinates": [8.5, 47.3]}, "is a Point, not a Polygon"),
+        ({"type": "Polygon", "coordinates": []}, "the boundary is empty"),
+        ({"type": "Polygon", "coordinates": [[[800, 47], [801, 47], [801, 48], [800, 47]]]},
+         "not longitude/latitude"),
+    ],
+)  # fmt: skip
+def test_bad_boundaries_are_refused(
+    geometry: dict[str, Any], message: str, tmp_path: Path, samples_store: Path
+) -> None:
+    db = tmp_path / "s.duckdb"
+    shutil.copy(samples_store, db)
+    before = db.read_bytes()
+    f = tmp_path / "b.geojson"
+    f.write_text(json.dumps({"type": "Feature", "geometry": geometry, "properties": {}}))
+    r = invoke("area", "add", "X", "--boundary", str(f), "--db", str(db))
+    assert r.exit_code == 1
+    assert r.stderr.startswith("Error: ") and message in r.stderr
+    assert db.read_bytes() == before
+
+
+def test_area_errors(areas_store: Path, tmp_path: Path) -> None:
+    r = invoke("grid", "zürich", "--db", str(areas_store))
+    assert r.exit_code == 1 and "no area named 'zürich'" in r.stderr and "'Zürich'" in r.stderr
+    r = invoke("grid", "Zürich", "--res", "14", "--db", str(areas_store))
+    assert r.exit_code == 1 and "resolution 14 is out of range" in r.stderr
+    r = invoke("area", "add", "Zürich", "--boundary", str(BOUNDARIES / "zurich.geojson"),
+               "--db", str(areas_store))  # fmt: skip
+    assert r.exit_code == 1 and "already exists; pass --replace" in r.stderr
+
+
+def test_population_and_reported_can_be_set(areas_store: Path, tmp_path: Path) -> None:
+    db = tmp_path / "s.duckdb"
+    shutil.copy(areas_store, db)
+    r = invoke("area", "set", "Monte-Carlo", "--population", "3500", "--population-year", "2016",
+               "--db", str(db))  # fmt: skip
+    assert r.exit_code == 0
+    r = invoke("area", "set", "Zürich", "--reported", "1000", "--db", str(db))
+    assert r.exit_code == 1 and "--reported-source" in r.stderr
+    a = _areas(db)["Monte-Carlo"]
+    assert (a["population"], a["population_year"]) == (3500, 2016)
