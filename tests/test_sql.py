@@ -10,9 +10,9 @@ import shapely
 from shapely.geometry import box
 
 from mapper import sql
+from mapper.grid import prepare
 from mapper.ingest import staged_table
 from mapper.sources import read_file
-from mapper.grid import prepare
 from mapper.store import open_store
 from tests.conftest import LONDON, MONACO
 
