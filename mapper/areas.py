@@ -380,3 +380,13 @@ def remove(db: str | None, name: str) -> None:
         get(con, name)
         sql.run(con, "area-delete-cache", name=name)
         sql.run(con, "area-delete", name=name)
+
+
+def rename(db: str | None, name: str, new_name: str) -> None:
+    """``area rename``: e.g. give an extract's extent a readable name."""
+    new_name = check_name(new_name)
+    with open_store(db, write=True) as con, transaction(con):
+        get(con, name)
+        if sql.rows(con, "area-get", name=new_name):
+            raise InputError(f"area '{new_name}' already exists; choose another name")
+        sql.run(con, "area-rename", name=name, new_name=new_name)

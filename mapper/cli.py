@@ -8,6 +8,7 @@ import os
 import sys
 import traceback
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, TypeVar
 
 import click
@@ -74,9 +75,17 @@ def cli() -> None:
     help="Also take highway=speed_camera nodes (as kind speed_camera).",
 )
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@click.option(
+    "--snapshot",
+    type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S"]),
+    help="Data date (UTC) for inputs that carry none (a bare Overpass element list).",
+)
 @db_option
 @library_errors
-def ingest(files: tuple[str, ...], include: tuple[str, ...], quiet: bool, db: str | None) -> None:
+def ingest(
+    files: tuple[str, ...], include: tuple[str, ...], quiet: bool, snapshot: datetime | None,
+    db: str | None,
+) -> None:  # fmt: skip
     """Read cameras from .osm.pbf extracts, Overpass JSON or GeoJSON into the store.
 
     The format is detected from the content. All files are read before the store is
@@ -84,7 +93,9 @@ def ingest(files: tuple[str, ...], include: tuple[str, ...], quiet: bool, db: st
     """
     from mapper.ingest import ingest as run_ingest
 
-    results = run_ingest(list(files), db, include_speed="speed_camera" in include, quiet=quiet)
+    results = run_ingest(
+        list(files), db, include_speed="speed_camera" in include, quiet=quiet, snapshot=snapshot
+    )
     for r in results:
         for w in r.warnings:
             warn(w)
@@ -289,6 +300,19 @@ def area_set(
     click.echo(f"area '{name}' updated")
 
 
+@area.command("rename")
+@click.argument("name")
+@click.argument("new_name")
+@db_option
+@library_errors
+def area_rename(name: str, new_name: str, db: str | None) -> None:
+    """Rename an area (e.g. an extract's extent) without touching its figures."""
+    from mapper import areas
+
+    areas.rename(db, name, new_name)
+    click.echo(f"area '{name}' renamed to '{new_name}'")
+
+
 @area.command("remove")
 @click.argument("name")
 @db_option
@@ -338,6 +362,46 @@ def grid_cmd(area_name: str | None, res: int | None, fmt: str, db: str | None) -
                 "per_km2"]  # fmt: skip
         click.echo(output.table(g.rows, cols, digits=3))
         click.echo(f"Data {ATTRIBUTION}")
+
+
+@cli.command("compare")
+@click.argument("names", nargs=-1, metavar="AREA...")
+@click.option("--all", "all_areas", is_flag=True, help="Compare every area in the store.")
+@click.option("--kind", "kinds", multiple=True, type=click.Choice(AREA_KINDS),
+              help="Only areas of this kind (repeatable).")  # fmt: skip
+@click.option("--sort", type=click.Choice(["per_km2", "per_1k", "cameras"]), default="per_km2",
+              show_default=True, help="Rank on this figure (ties share a rank).")  # fmt: skip
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json", "md"]),
+              default="table", show_default=True, help="Output format.")  # fmt: skip
+@click.option("--res", type=int, help="H3 resolution for concentration (default: from the "
+              "largest area; the same for every area).")  # fmt: skip
+@db_option
+@library_errors
+def compare_cmd(
+    names: tuple[str, ...], all_areas: bool, kinds: tuple[str, ...], sort: str, fmt: str,
+    res: int | None, db: str | None,
+) -> None:  # fmt: skip
+    """Cameras per km² and per 1,000 residents, area by area, with completeness beside them.
+
+    Counts are of cameras mapped in OpenStreetMap, not of all cameras. Every output carries
+    the data date and the attribution.
+    """
+    from mapper import compare, output
+
+    c = compare.compare(db, names, all_areas=all_areas, kinds=kinds, sort=sort, res=res)
+    if fmt == "json":
+        click.echo(output.to_json(c.as_dict()))
+    elif fmt == "csv":
+        flat = [compare.flat(r) for r in c.rows]
+        click.echo(output.to_csv(flat, compare.FLAT_COLUMNS, compare.header_lines(c)), nl=False)
+    elif fmt == "md":
+        flat = [compare.flat(r) for r in c.rows]
+        click.echo("\n".join(f"<!-- {line} -->" for line in compare.header_lines(c)))
+        click.echo(output.to_markdown(flat, compare.FLAT_COLUMNS, digits=4))
+        click.echo("")
+        click.echo(" ".join(compare.header_lines(c)[1:]))
+    else:
+        click.echo(compare.terminal_table(c))
 
 
 def main() -> None:

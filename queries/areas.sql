@@ -53,3 +53,8 @@ WHERE name = $name;
 UPDATE areas SET population = $population, population_year = $population_year,
                  population_source = $population_source
 WHERE name = $name;
+
+-- name: area-rename
+-- Give an area a new name (its figures and cache stay).
+-- params: name, new_name
+UPDATE areas SET name = $new_name WHERE name = $name;
