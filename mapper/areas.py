@@ -19,7 +19,7 @@ from shapely.geometry.base import BaseGeometry
 
 from mapper import sql
 from mapper.errors import InputError, NotFound
-from mapper.store import open_store, transaction
+from mapper.store import open_store, store_path, transaction
 
 KINDS = ("municipality", "neighbourhood", "admin", "extent", "custom")
 _GEOD = Geod(ellps="WGS84")
@@ -245,9 +245,12 @@ def add(
 
 def import_file(
     db: str | None, path: str, *, name_field: str, population_field: str = "population",
-    kind: str = "neighbourhood", replace: bool = False,
+    kind: str = "neighbourhood", replace: bool = False, skip_existing: bool = False,
 ) -> list[AreaSpec]:  # fmt: skip
-    """``area import``: every feature of a FeatureCollection becomes an area."""
+    """``area import``: every feature of a FeatureCollection becomes an area.
+
+    ``skip_existing`` leaves areas whose names are already in the store as they are.
+    """
     specs = []
     seen: set[str] = set()
     for i, (geom, props) in enumerate(_features(path)):
@@ -263,8 +266,17 @@ def import_file(
                 name, geom, props, kind=kind, source=path, population_field=population_field
             )
         )
-    store_specs(db, specs, replace=replace)
+    if skip_existing and store_path(db).exists():
+        existing = {a["name"] for a in list_areas(db)}
+        specs = [s for s in specs if s.name not in existing]
+    if specs:
+        store_specs(db, specs, replace=replace)
     return specs
+
+
+def feature_names(path: str, name_field: str) -> list[str]:
+    """The names an ``import`` of ``path`` would give."""
+    return [check_name(str(p.get(name_field) or "")) for _, p in _features(path)]
 
 
 def from_pbf(

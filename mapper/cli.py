@@ -404,6 +404,76 @@ def compare_cmd(
         click.echo(compare.terminal_table(c))
 
 
+@cli.command("map")
+@click.argument("names", nargs=-1, required=True, metavar="AREA...")
+@click.option("-o", "--output", "output", required=True, metavar="FILE.html", help="Output file.")
+@click.option("--res", type=int, help="H3 resolution 5-12 (default: from the largest area).")
+@click.option(
+    "--scheme", type=click.Choice(["quantiles", "jenks", "equal", "log"]), default="quantiles",
+    show_default=True, help="How density bins are cut.",
+)  # fmt: skip
+@click.option("--bins", type=click.IntRange(3, 9), default=5, show_default=True,
+              help="Number of density classes.")  # fmt: skip
+@click.option("--show-private", is_flag=True, help="Also draw indoor/private/doorbell cameras.")
+@click.option(
+    "--tiles", type=click.Choice(["osm", "none"]), default="osm", show_default=True,
+    help="Background tiles; 'none' makes the page request nothing outside it.",
+)  # fmt: skip
+@click.option(
+    "--assets", type=click.Choice(["inline", "cdn"]), default="inline", show_default=True,
+    help="Inline Leaflet & co. (works offline) or link CDNs.",
+)  # fmt: skip
+@db_option
+@library_errors
+def map_cmd(
+    names: tuple[str, ...], output: str, res: int | None, scheme: str, bins: int,
+    show_private: bool, tiles: str, assets: str, db: str | None,
+) -> None:  # fmt: skip
+    """Interactive map: H3 density, cameras and view cones; several areas on one scale.
+
+    One area gives one map; two give a synchronised side-by-side map; more give a grid of
+    small maps. Every panel uses the same bin edges and colours.
+    """
+    from mapper import maps
+
+    r = maps.render(
+        db, list(names), output, res=res, scheme=scheme, bins=bins, show_private=show_private,
+        tiles=tiles, assets=assets,
+    )  # fmt: skip
+    shown = sum(len(p.shown) for p in r.panels)
+    click.echo(
+        f"wrote {output} ({r.bytes / 1024:.0f} kB): {len(r.panels)} panel(s), "
+        f"{sum(len(p.cells) for p in r.panels)} hexagons, {shown} cameras drawn",
+        err=True,
+    )
+
+
+@cli.command("site")
+@click.option(
+    "--config", "config", metavar="FILE.toml",
+    help="Inputs, areas and title; what is not yet in the store is ingested first.",
+)  # fmt: skip
+@click.option("--out", "out", required=True, metavar="DIR", help="Folder to build the site in.")
+@click.option(
+    "--tiles", type=click.Choice(["osm", "none"]), default="osm", show_default=True,
+    help="Background tiles; 'none' makes pages request nothing outside the site.",
+)  # fmt: skip
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@db_option
+@library_errors
+def site_cmd(config: str | None, out: str, tiles: str, quiet: bool, db: str | None) -> None:
+    """Build the static site: an index with the comparison table, a page per area with its
+    map, charts and downloads, a side-by-side comparison and an about page.
+
+    Without --config it covers every area in the store. The pages use relative links and
+    serve every script and style themselves: they work from file:// or any static host.
+    """
+    from mapper import site
+
+    r = site.build(db, out, config=config, tiles=tiles, quiet=quiet)
+    click.echo(f"wrote {len(r.pages)} pages, {r.files} files, {r.bytes / 1e6:.1f} MB to {out}")
+
+
 def main() -> None:
     """Entry point: library errors are one line; anything else too, unless CAMDENSITY_DEBUG."""
     try:

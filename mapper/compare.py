@@ -96,13 +96,17 @@ class Comparison:
         }
 
 
-def _row(con: duckdb.DuckDBPyConnection, area: dict[str, Any], res: int) -> dict[str, Any]:
+def _row(
+    con: duckdb.DuckDBPyConnection, area: dict[str, Any], res: int,
+    cells: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:  # fmt: skip
     t = sql.rows(con, "compare-area-totals", area_id=area["id"])[0]
     groups: dict[str, dict[str, int]] = {}
     for g in sql.rows(con, "compare-area-groups", area_id=area["id"]):
         groups.setdefault(g["field"], {})[g["value"]] = int(g["n"])
     n = int(t["cameras"])
-    cells = area_grid(con, area, res)
+    if cells is None:
+        cells = area_grid(con, area, res)
     counts = [c["cameras"] for c in cells]
     completeness = {
         "kind": _share(t["with_kind"], n),
@@ -166,8 +170,24 @@ def compare(
             areas = [a for a in areas if a["kind"] in kinds]
         if not areas:
             raise InputError("no areas to compare (check --kind, or add areas first)")
-        r = res if res is not None else default_resolution(max(a["geodesic_km2"] for a in areas))
-        rows = [_row(con, a, r) for a in areas]
+        return compare_areas(con, areas, sort=sort, res=res)
+
+
+def shared_resolution(areas: Sequence[dict[str, Any]]) -> int:
+    """One resolution for areas compared together: the grid rule for the largest."""
+    return default_resolution(max(a["geodesic_km2"] for a in areas))
+
+
+def compare_areas(
+    con: duckdb.DuckDBPyConnection, areas: Sequence[dict[str, Any]], *, sort: str = "per_km2",
+    res: int | None = None, grids: dict[int, list[dict[str, Any]]] | None = None,
+) -> Comparison:  # fmt: skip
+    """Rows for areas already read (``area-get`` rows), on an open, prepared connection.
+
+    ``grids`` may hold each area's cells at ``res`` (by area id), computed by the caller.
+    """
+    r = res if res is not None else shared_resolution(areas)
+    rows = [_row(con, a, r, (grids or {}).get(a["id"])) for a in areas]
     rank(rows, sort)
     return Comparison(rows, r, sort)
 

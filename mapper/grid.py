@@ -181,7 +181,7 @@ def to_geojson(g: Grid) -> dict[str, Any]:
                 "type": "Feature",
                 "id": r["h3"],
                 "geometry": {"type": "Polygon", "coordinates": [ring]},
-                "properties": dict(r),
+                "properties": {k: round(v, 6) if isinstance(v, float) else v for k, v in r.items()},
             }
         )
     return {

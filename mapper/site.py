@@ -1,0 +1,293 @@
+"""The static site: city pages and a comparison page from one config, no server, no CDN.
+
+Pages use relative links only, so the folder works from ``file://`` and under any sub-path.
+The site is built into a temporary folder beside the target and swapped in at the end: a
+build that fails or is killed leaves the previous site complete.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import tempfile
+import tomllib
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import jinja2
+
+from mapper import sql
+from mapper._resources import resource_dir
+from mapper.errors import InputError
+
+MAIN_KINDS = ("municipality", "extent", "admin", "custom")
+KIND_LABELS = {
+    "municipality": "municipality", "neighbourhood": "neighbourhood",
+    "extent": "extract extent", "admin": "admin area", "custom": "area",
+}  # fmt: skip
+
+
+# ----------------------------------------------------------------------------- config
+@dataclass
+class InputSpec:
+    path: str
+    snapshot: datetime | None = None
+    extent_name: str | None = None
+
+
+@dataclass
+class AreaFileSpec:
+    name: str
+    boundary: str
+    kind: str = "municipality"
+    population: int | None = None
+    population_year: int | None = None
+    area_km2: float | None = None
+    reported: int | None = None
+    reported_source: str | None = None
+
+
+@dataclass
+class ImportSpec:
+    path: str
+    name_field: str
+    kind: str = "neighbourhood"
+    population_field: str = "population"
+
+
+@dataclass
+class SiteConfig:
+    title: str = "Mapped surveillance cameras"
+    inputs: list[InputSpec] = field(default_factory=list)
+    areas: list[AreaFileSpec] = field(default_factory=list)
+    imports: list[ImportSpec] = field(default_factory=list)
+    compare: list[str] = field(default_factory=list)
+
+
+def _typed(table: dict[str, Any], key: str, kind: type, where: str, required: bool = False) -> Any:
+    if key not in table:
+        if required:
+            raise InputError(f"{where}: '{key}' is missing")
+        return None
+    value = table[key]
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+        raise InputError(f"{where}: '{key}' must be a {kind.__name__}")
+    return value
+
+
+def load_config(path: str) -> SiteConfig:
+    """Read a site config (TOML); paths in it are relative to the config file's folder."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"{path}: no such config file")
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: not a valid TOML config ({str(exc)[:80]})") from None
+    base = p.parent
+
+    def rel(value: str) -> str:
+        return str(Path(value) if Path(value).is_absolute() else base / value)
+
+    known = {"title", "inputs", "areas", "imports", "compare"}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise InputError(f"{path}: unknown setting(s) {', '.join(unknown)}")
+    cfg = SiteConfig(title=_typed(data, "title", str, path) or SiteConfig.title)
+    if not cfg.title.strip() or len(cfg.title) > 200:
+        raise InputError(f"{path}: 'title' must be 1 to 200 characters")
+    for i, t in enumerate(_tables(data, "inputs", path)):
+        where = f"{path} inputs[{i}]"
+        raw = t.get("snapshot")
+        snap: datetime | None = None
+        if raw is not None:
+            try:
+                snap = datetime.fromisoformat(str(raw).replace("Z", ""))
+            except ValueError:
+                raise InputError(f"{where}: 'snapshot' must be a date like 2023-06-14") from None
+        cfg.inputs.append(InputSpec(rel(_typed(t, "path", str, where, True)), snap,
+                                    _typed(t, "extent_name", str, where)))  # fmt: skip
+    for i, t in enumerate(_tables(data, "areas", path)):
+        where = f"{path} areas[{i}]"
+        cfg.areas.append(AreaFileSpec(
+            name=_typed(t, "name", str, where, True),
+            boundary=rel(_typed(t, "boundary", str, where, True)),
+            kind=_typed(t, "kind", str, where) or "municipality",
+            population=_typed(t, "population", int, where),
+            population_year=_typed(t, "population_year", int, where),
+            area_km2=_typed(t, "area_km2", float, where),
+            reported=_typed(t, "reported", int, where),
+            reported_source=_typed(t, "reported_source", str, where),
+        ))  # fmt: skip
+    for i, t in enumerate(_tables(data, "imports", path)):
+        where = f"{path} imports[{i}]"
+        cfg.imports.append(ImportSpec(
+            rel(_typed(t, "path", str, where, True)), _typed(t, "name_field", str, where, True),
+            _typed(t, "kind", str, where) or "neighbourhood",
+            _typed(t, "population_field", str, where) or "population",
+        ))  # fmt: skip
+    compare = data.get("compare", [])
+    if not isinstance(compare, list) or not all(isinstance(c, str) for c in compare):
+        raise InputError(f"{path}: 'compare' must be a list of area names")
+    cfg.compare = compare
+    return cfg
+
+
+def _tables(data: dict[str, Any], key: str, path: str) -> list[dict[str, Any]]:
+    value = data.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise InputError(f"{path}: '{key}' must be a list of tables ([[{key}]])")
+    return value
+
+
+def apply_config(db: str | None, cfg: SiteConfig, *, quiet: bool = True) -> list[str]:
+    """Ingest what is not yet in the store and add the areas it lacks; returns messages."""
+    from mapper import areas
+    from mapper.ingest import ingest
+    from mapper.store import open_store
+
+    notes: list[str] = []
+    for spec in cfg.inputs:
+        for r in ingest([spec.path], db, quiet=quiet, snapshot=spec.snapshot):
+            if r.status == "ingested":
+                notes.append(f"ingested {r.path}: {r.cameras} cameras")
+    with open_store(db) as con:
+        names = {r["name"] for r in sql.rows(con, "area-names")}
+        extents = {r["source"]: r["name"] for r in sql.rows(con, "area-list")
+                   if r["kind"] == "extent"}  # fmt: skip
+    for spec in cfg.inputs:
+        current = extents.get(spec.path)
+        if spec.extent_name and current and current != spec.extent_name:
+            if spec.extent_name not in names:
+                areas.rename(db, current, spec.extent_name)
+                names.add(spec.extent_name)
+    for a in cfg.areas:
+        if a.name in names:
+            continue
+        areas.add(db, a.name, a.boundary, population=a.population,
+                  population_year=a.population_year, area_km2=a.area_km2, kind=a.kind)  # fmt: skip
+        if a.reported is not None:
+            areas.set_area(db, a.name, reported=a.reported, reported_source=a.reported_source)
+        names.add(a.name)
+        notes.append(f"added area {a.name}")
+    for imp in cfg.imports:
+        feats = areas.feature_names(imp.path, imp.name_field)
+        if set(feats) <= names:
+            continue
+        specs = areas.import_file(db, imp.path, name_field=imp.name_field,
+                                  population_field=imp.population_field, kind=imp.kind,
+                                  replace=False, skip_existing=True)  # fmt: skip
+        names.update(s.name for s in specs)
+        notes.append(f"imported {len(specs)} areas from {imp.path}")
+    return notes
+
+
+# ----------------------------------------------------------------------------- names
+_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)),
+             *(f"lpt{i}" for i in range(10))}  # fmt: skip
+
+
+def slug(name: str) -> str:
+    """A safe, distinct file name for an area: ASCII words plus a hash of the exact name."""
+    ascii_ = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    words = re.sub(r"[^a-z0-9]+", "-", ascii_.lower()).strip("-")[:48].strip("-") or "area"
+    if words in _RESERVED:
+        words = f"area-{words}"
+    digest = hashlib.sha1(name.encode("utf-8")).hexdigest()[:8]
+    return f"{words}-{digest}"
+
+
+def safe_href(url: str | None) -> str | None:
+    """Only http(s) links reach a page."""
+    if not url:
+        return None
+    parsed = urlparse(url.strip())
+    return url.strip() if parsed.scheme in ("http", "https") and parsed.netloc else None
+
+
+# ----------------------------------------------------------------------------- charts
+def bar_chart(
+    title: str, shares: list[tuple[str, float]], colour: str = "#b10026"
+) -> dict[str, Any]:
+    """A small horizontal bar chart as inline SVG (labels escaped)."""
+    from markupsafe import Markup, escape
+
+    rows = [(k, v) for k, v in shares if v > 0] or [("none", 0.0)]
+    h = 20 * len(rows) + 6
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="320" height="{h}" role="img" '
+             f'aria-label="{escape(title)}">']  # fmt: skip
+    for i, (label, v) in enumerate(rows):
+        y = 4 + i * 20
+        w = round(170 * v, 1)
+        parts.append(f'<text x="0" y="{y + 13}" font-size="12">{escape(label)}</text>')
+        parts.append(f'<rect x="110" y="{y + 2}" width="{w}" height="14" fill="{colour}"/>')
+        parts.append(f'<text x="{110 + w + 4}" y="{y + 13}" font-size="12">'
+                     f"{round(v * 100)} %</text>")  # fmt: skip
+    parts.append("</svg>")
+    return {"title": title, "svg": Markup("".join(parts))}
+
+
+# ----------------------------------------------------------------------------- build
+def _env() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(resource_dir("web") / "templates" / "site")),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+    )
+
+
+@dataclass
+class SiteResult:
+    out: Path
+    pages: list[str]
+    files: int
+    bytes: int
+
+
+def build(
+    db: str | None, out: str, *, config: str | None = None, tiles: str = "osm",
+    quiet: bool = True,
+) -> SiteResult:  # fmt: skip
+    """``camdensity site``: render every area (or the config's) into ``out``."""
+    from mapper.site_build import render_site
+
+    cfg = load_config(config) if config else None
+    if cfg is not None:
+        apply_config(db, cfg, quiet=quiet)
+    target = Path(out)
+    parent = target.parent if str(target.parent) else Path(".")
+    if not parent.is_dir():
+        raise InputError(f"{out}: folder {parent} does not exist")
+    if target.exists() and not target.is_dir():
+        raise InputError(f"{out}: exists and is not a folder")
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.building-", dir=parent))
+    try:
+        pages = render_site(db, tmp, cfg, tiles=tiles, env=_env())
+        _swap(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    files = [f for f in target.rglob("*") if f.is_file()]
+    return SiteResult(target, pages, len(files), sum(f.stat().st_size for f in files))
+
+
+def _swap(new: Path, target: Path) -> None:
+    """Put ``new`` in place of ``target`` with renames only (the old site stays whole
+    until the new one is complete)."""
+    os.chmod(new, 0o755)
+    if target.exists():
+        old = target.with_name(f".{target.name}.old-{os.getpid()}")
+        os.rename(target, old)
+        os.rename(new, target)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.rename(new, target)
