@@ -10,6 +10,7 @@ cameras, are counted in the hexagons but never drawn as points or cones unless
 
 from __future__ import annotations
 
+import html
 import json
 import math
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ from branca.element import Figure, MacroElement
 from folium.elements import JSCSSMixin
 from jinja2 import Template
 
-from mapper import sql
+from mapper import ATTRIBUTION, sql
 from mapper._resources import resource_dir
 from mapper.areas import geometry_of
 from mapper.areas import get as get_area
@@ -395,6 +396,10 @@ def _figure(panels: list[Panel], edges: list[float], colours: list[str], *,
             m
         )
     fig.header.add_child(
-        folium.Element('<meta name="viewport" content="width=device-width, initial-scale=1">')
+        folium.Element(
+            '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+            '<link rel="icon" href="data:,">\n'
+            f'<meta name="copyright" content="Map data {html.escape(ATTRIBUTION)}">'
+        )
     )
     return fig

@@ -114,6 +114,20 @@ def _charts(row: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
+def _licences() -> str:
+    """The bundled libraries with their versions, licences and licence files."""
+    from mapper.assets import vendored_packages
+
+    lines = ["Libraries served by this site (taken from the registries' packages):", ""]
+    for pkg in vendored_packages():
+        if pkg.library in ICON_LIBRARIES:
+            continue
+        files = ", ".join(f"{pkg.folder}/{f}" for f in pkg.licence_files) or "none shipped"
+        lines.append(f"{pkg.name} {pkg.version} ({pkg.registry}): {pkg.licence}; text: {files}")
+    lines += ["", f"Map data {ATTRIBUTION}.", ""]
+    return "\n".join(lines)
+
+
 def _write(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
@@ -220,4 +234,5 @@ def render_site(
         **common, root="", page_title="Overview", groups=tables))  # fmt: skip
     shutil.copytree(resource_dir("web") / "static", out / "static")
     copy_assets(out / "assets", omit=ICON_LIBRARIES)
+    _write(out / "assets" / "LICENSES.txt", _licences())
     return ["index.html", "compare.html", "about.html", *pages]

@@ -1,0 +1,240 @@
+"""The static site: the demo config built from a fresh store, checked as files and in Chromium."""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+import shutil
+import threading
+from collections.abc import Iterator
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import unquote, urljoin, urlparse
+
+import pytest
+
+from mapper.assets import remote_references
+from mapper.site import safe_href, slug
+from tests.browser import PageLog, browser
+from tests.conftest import ROOT, invoke
+
+DEMO = ROOT / "examples" / "demo.toml"
+ARTIFACTS = ROOT / "build" / "test-artifacts"
+LINK = re.compile(r"""(?:href|src)\s*=\s*"([^"]+)\"""")
+
+
+@pytest.fixture(scope="session")
+def demo_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    base = tmp_path_factory.mktemp("site")
+    out = base / "site"
+    r = invoke("site", "--config", str(DEMO), "--out", str(out), "--tiles", "none", "--db",
+               str(base / "demo.duckdb"))  # fmt: skip
+    assert r.exit_code == 0, r.stderr
+    return out
+
+
+def _pages(site: Path) -> list[Path]:
+    return sorted(site.rglob("*.html"))
+
+
+def test_pages_exist(demo_site: Path) -> None:
+    for name in ("index.html", "compare.html", "about.html"):
+        assert (demo_site / name).is_file()
+    areas = sorted((demo_site / "areas").glob("*.html"))
+    assert len(areas) == 5 + 4 + 34 + 25  # Swiss cities, extracts, Zürich quarters, wards
+    index = (demo_site / "index.html").read_text(encoding="utf-8")
+    assert index.count("<tr>") == 1 + 9 + 1 + 59  # two tables with their header rows
+    for name in ("Zürich", "Genève", "Munich old town (extract)", "Monaco (extract)"):
+        assert f">{name}</a>" in index
+
+
+def test_every_link_resolves_and_stays_relative(demo_site: Path) -> None:
+    for page in _pages(demo_site):
+        html = page.read_text(encoding="utf-8")
+        assert remote_references(html) == [], page
+        assert "© OpenStreetMap contributors" in html, page
+        for ref in LINK.findall(html):
+            url = urlparse(ref)
+            if url.scheme in ("http", "https"):
+                assert ref.startswith("https://www.openstreetmap.org/"), (page, ref)
+                continue
+            assert not url.scheme and not ref.startswith("/"), (page, ref)
+            target = (page.parent / unquote(url.path)).resolve()
+            assert target.is_file() and demo_site.resolve() in target.parents, (page, ref)
+
+
+def test_downloads_hold_the_public_cameras(demo_site: Path) -> None:
+    folder = demo_site / "data" / slug("Zürich")
+    doc = json.loads((folder / "cameras.geojson").read_text(encoding="utf-8"))
+    assert doc["license"] == "ODbL-1.0" and doc["area"] == "Zürich"
+    assert not {f["properties"]["visibility"] for f in doc["features"]} & {"indoor", "other"}
+    page = (demo_site / "maps" / f"{slug('Zürich')}.html").read_text(encoding="utf-8")
+    [payload] = [json.loads(m) for m in re.findall(r"var D = (\{.*?\});\n", page)]
+    assert len(doc["features"]) == len(payload["cameras"])
+    grid = json.loads((folder / "grid.geojson").read_text(encoding="utf-8"))
+    assert len(grid["features"]) == len(payload["hexes"])
+    csv_lines = (folder / "cameras.csv").read_text(encoding="utf-8").splitlines()
+    assert len(csv_lines) == 1 + len(doc["features"])
+
+
+def test_build_is_deterministic(tmp_path: Path) -> None:
+    cfg = tmp_path / "small.toml"
+    samples = ROOT / "data" / "samples"
+    cfg.write_text(f"""
+title = "Two cities"
+[[inputs]]
+path = "{samples / "osm" / "switzerland_surveillance_overpass_2023.json"}"
+snapshot = "2023-06-14"
+[[areas]]
+name = "Basel"
+boundary = "{samples / "boundaries" / "basel.geojson"}"
+[[areas]]
+name = "Genève"
+boundary = "{samples / "boundaries" / "geneva.geojson"}"
+""")
+    outs = []
+    for i in range(2):  # two fresh stores, two builds
+        out = tmp_path / f"site{i}"
+        r = invoke(
+            "site", "--config", str(cfg), "--out", str(out), "--db", str(tmp_path / f"{i}.duckdb")
+        )
+        assert r.exit_code == 0, r.stderr
+        outs.append(out)
+    files = [sorted(p.relative_to(o) for p in o.rglob("*") if p.is_file()) for o in outs]
+    assert files[0] == files[1] and len(files[0]) > 20
+    for rel in files[0]:
+        assert (outs[0] / rel).read_bytes() == (outs[1] / rel).read_bytes(), rel
+
+
+def test_rebuild_replaces_the_previous_site(tmp_path: Path, samples_store: Path) -> None:
+    db = tmp_path / "s.duckdb"
+    shutil.copy(samples_store, db)
+    out = tmp_path / "site"
+    assert invoke("site", "--out", str(out), "--db", str(db)).exit_code == 0
+    (out / "stale.txt").write_text("from an older build")
+    assert invoke("site", "--out", str(out), "--db", str(db)).exit_code == 0
+    assert not (out / "stale.txt").exists() and (out / "index.html").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".site.")]
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("title = ", "not a valid TOML config"),
+        ("colour = 'red'", "unknown setting(s) colour"),
+        ("[[areas]]\nname = 'X'", "'boundary' is missing"),
+        ("[[inputs]]\npath = 'nope.osm.pbf'", "nope.osm.pbf: no such file"),
+    ],
+)
+def test_bad_configs(content: str, message: str, tmp_path: Path) -> None:
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(content)
+    r = invoke(
+        "site",
+        "--config",
+        str(cfg),
+        "--out",
+        str(tmp_path / "o"),
+        "--db",
+        str(tmp_path / "s.duckdb"),
+    )
+    assert r.exit_code == 1
+    assert (
+        r.stderr.startswith("Error: ") and message in r.stderr and len(r.stderr.splitlines()) == 1
+    )
+    assert not (tmp_path / "o").exists()
+
+
+def test_slugs_are_safe_and_distinct() -> None:
+    names = ["../../etc/passwd", "CON", "con", "a/b\\c", "x" * 300, "Zürich", "zürich", "", " "]
+    slugs = [slug(n) for n in names]
+    assert len(set(slugs)) == len(slugs)
+    for s in slugs:
+        assert re.fullmatch(r"[a-z0-9-]{1,70}", s), s
+        assert not s.startswith(("con-", "-")) or s.startswith("con-") is False
+    assert slug("CON").startswith("area-con-")
+
+
+def test_only_http_links_from_data() -> None:
+    assert safe_href("https://example.org/a") == "https://example.org/a"
+    for bad in ("javascript:alert(1)", "data:text/html,x", "//evil.example", "ftp://x", "", None):
+        assert safe_href(bad) is None
+
+
+@pytest.fixture(scope="module")
+def served(demo_site: Path) -> Iterator[str]:
+    """The site under a sub-path of a local HTTP server on 127.0.0.1."""
+    root = demo_site.parent / "www"
+    if not root.exists():
+        (root / "sub" / "path").mkdir(parents=True)
+        shutil.copytree(demo_site, root / "sub" / "path" / "site")
+    handler = functools.partial(_QuietHandler, directory=str(root))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    t = threading.Thread(target=server.serve_forever, daemon=True)
+    t.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/sub/path/site/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+class _QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        return
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("how", ["file", "http"])
+def test_every_page_in_chromium(demo_site: Path, served: str, how: str) -> None:
+    base = demo_site.as_uri() + "/" if how == "file" else served
+    every = [p.relative_to(demo_site).as_posix() for p in _pages(demo_site)]
+    pages = [p for p in every if not p.startswith(("maps/", "assets/"))]
+    with browser() as b:
+        page = b.new_page(viewport={"width": 1100, "height": 900})
+        log = PageLog(page)
+        for rel in pages:
+            page.goto(urljoin(base, rel), wait_until="load")
+            if rel.startswith("areas/"):
+                frame = page.frame_locator("iframe.map")
+                frame.locator("path.leaflet-interactive").first.wait_for(timeout=20000)
+        assert log.errors == [], log.errors[:5]
+        assert log.failed == [], log.failed[:5]
+        outside = [u for u in log.requests if not u.startswith((base, "data:", "blob:"))]
+        assert outside == [], outside[:5]
+
+
+@pytest.mark.browser
+def test_table_sorts_by_mouse_and_keyboard_and_maps_have_hexagons(demo_site: Path) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with browser() as b:
+        page = b.new_page(viewport={"width": 1100, "height": 900})
+        page.goto((demo_site / "index.html").as_uri())
+        table = page.locator("table.sortable").first
+
+        def column(i: int) -> list[float]:
+            cells = table.locator(f"tbody tr td:nth-child({i})")
+            return [float(c.get_attribute("data-value") or "nan") for c in cells.all()]
+
+        initial = column(5)  # per km², sorted descending as built
+        assert initial == sorted(initial, reverse=True)
+        table.locator("th button", has_text="Cameras").click()
+        first = column(3)
+        assert first == sorted(first, reverse=True)
+        table.locator("th button", has_text="Cameras").click()
+        assert column(3) == sorted(first)
+        table.locator("th button", has_text="km²").first.focus()
+        page.keyboard.press("Enter")
+        by_area = column(4)
+        assert by_area == sorted(by_area, reverse=True)
+        page.keyboard.press(" ")
+        assert column(4) == sorted(by_area)
+        assert table.locator("th[aria-sort='ascending']").count() == 1
+        page.screenshot(path=str(ARTIFACTS / "site-index.png"))
+        page.goto((demo_site / "compare.html").as_uri())
+        frame = page.frame_locator("iframe.map")
+        frame.locator("path.leaflet-interactive").first.wait_for(timeout=20000)
+        assert frame.locator(".cd-title").count() == 5
+        assert frame.locator("path.leaflet-interactive").count() > 1000
+        page.screenshot(path=str(ARTIFACTS / "site-compare.png"))
