@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 DB     ?= build/demo.duckdb
 SAMPLES := data/samples/osm
 
-.PHONY: setup demo test test-fast lint format site bench clean
+.PHONY: setup demo test test-fast lint format site screenshots bench clean
 
 setup: $(VENV)/.installed
 
@@ -15,31 +15,29 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
-BOUNDS := data/samples/boundaries
-CAM    := $(BIN)/camdensity
 EXTENTS := "Munich old town (extract)" "Helsinki centre (extract)" \
 	"London Holborn (extract)" "Monaco (extract)"
+SITE   ?= build/site
+TILES  ?= osm
 
-# Ingest the shipped samples into a fresh demo store and print the comparison.
-# The Switzerland dump carries no date of its own: its provenance gives 2023-06-14.
+# From the shipped samples: a fresh store, the static site (examples/demo.toml) in
+# build/site, and the comparison printed.
 demo: setup
 	mkdir -p build
 	rm -f $(DB) $(DB).wal
-	$(CAM) ingest -q --db $(DB) $(SAMPLES)/*.osm.pbf
-	$(CAM) ingest -q --db $(DB) --snapshot 2023-06-14 $(SAMPLES)/switzerland_surveillance_overpass_2023.json
-	$(CAM) area add --db $(DB) Zürich --boundary $(BOUNDS)/zurich.geojson
-	$(CAM) area add --db $(DB) Bern --boundary $(BOUNDS)/bern.geojson
-	$(CAM) area add --db $(DB) Genève --boundary $(BOUNDS)/geneva.geojson
-	$(CAM) area add --db $(DB) Lausanne --boundary $(BOUNDS)/lausanne.geojson
-	$(CAM) area add --db $(DB) Basel --boundary $(BOUNDS)/basel.geojson
-	$(CAM) area rename --db $(DB) "munich_altstadt_2020-07-20 (extent)" "Munich old town (extract)"
-	$(CAM) area rename --db $(DB) "helsinki_kamppi_kluuvi_2019 (extent)" "Helsinki centre (extract)"
-	$(CAM) area rename --db $(DB) "london_city_holborn_2020-07-20 (extent)" "London Holborn (extract)"
-	$(CAM) area rename --db $(DB) "monaco_2023-12-26 (extent)" "Monaco (extract)"
+	$(BIN)/camdensity site --db $(DB) --config examples/demo.toml --out $(SITE) --tiles $(TILES)
 	@echo
-	$(CAM) stats --db $(DB)
+	$(BIN)/camdensity compare --db $(DB) Zürich Bern Genève Lausanne Basel $(EXTENTS)
 	@echo
-	$(CAM) compare --db $(DB) Zürich Bern Genève Lausanne Basel $(EXTENTS)
+	@echo "Open $(SITE)/index.html in a browser."
+
+site: setup
+	$(BIN)/camdensity site --db $(DB) --config examples/demo.toml --out $(SITE) --tiles $(TILES)
+
+# The README's screenshots (docs/img/*.png), from the demo site without tiles.
+screenshots: setup
+	$(MAKE) demo TILES=none SITE=build/site-notiles
+	$(BIN)/python docs/screenshots.py build/site-notiles docs/img
 
 # Everything but the tests that need the internet (marker 'network').
 test: setup
@@ -56,6 +54,20 @@ lint: setup
 format: setup
 	$(BIN)/ruff format mapper tests
 	$(BIN)/ruff check --fix mapper tests
+
+# Benchmarks (docs/benchmarks.md; never part of `make test`): installs osmium-tool and the
+# peers (bench/.venv-peers), then writes bench/results/*.json and the tables of the doc.
+bench: setup
+	@command -v osmium >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
+	  apt-get install -y -qq osmium-tool; } || { echo "bench: needs osmium-tool"; exit 1; }
+	@test bench/.venv-peers/.installed -nt bench/requirements-peers.txt || { \
+	  $(PYTHON) -m venv bench/.venv-peers && \
+	  bench/.venv-peers/bin/pip install --quiet -r bench/requirements-peers.txt && \
+	  touch bench/.venv-peers/.installed; } || echo "bench: peers' install failed (see above)"
+	$(BIN)/python bench/tile_pbf.py --check 5 10 20
+	$(BIN)/python bench/extract.py --peers-python bench/.venv-peers/bin/python
+	$(BIN)/python bench/grid.py
+	$(BIN)/python bench/report.py
 
 clean:
 	rm -rf build dist .pytest_cache .mypy_cache .ruff_cache
