@@ -474,6 +474,66 @@ def site_cmd(config: str | None, out: str, tiles: str, quiet: bool, db: str | No
     click.echo(f"wrote {len(r.pages)} pages, {r.files} files, {r.bytes / 1e6:.1f} MB to {out}")
 
 
+@cli.command("fetch")
+@click.argument("places", nargs=-1, required=True, metavar="PLACE...")
+@click.option(
+    "--admin-level",
+    type=click.IntRange(1, 15),
+    metavar="N",
+    help="Take the place's boundary of this OSM admin_level (e.g. 8: a city).",
+)
+@click.option(
+    "--overpass-url",
+    metavar="URL",
+    help="Overpass API base URL (default: https://overpass-api.de/api).",
+)
+@click.option(
+    "--nominatim-url",
+    metavar="URL",
+    help="Nominatim base URL (default: https://nominatim.openstreetmap.org/).",
+)
+@click.option(
+    "--timeout",
+    type=click.IntRange(min=1),
+    default=180,
+    show_default=True,
+    metavar="S",
+    help="Seconds to wait for each answer (and Overpass's query limit).",
+)
+@click.option("--no-cache", is_flag=True, help="Ask the services afresh; leave the cache alone.")
+@db_option
+@library_errors
+def fetch_cmd(
+    places: tuple[str, ...], admin_level: int | None, overpass_url: str | None,
+    nominatim_url: str | None, timeout: int, no_cache: bool, db: str | None,
+) -> None:  # fmt: skip
+    """Fetch cameras and boundaries by place name, online (Nominatim and Overpass via osmnx).
+
+    Each PLACE becomes an area (its OSM boundary, admin level and population tag) and a
+    source of its man_made=surveillance nodes and ways, dated by Overpass. Answers are
+    cached in the user cache folder. Offline, 'camdensity ingest FILE' reads an extract.
+    """
+    from mapper.sources.live import fetch as run_fetch
+
+    results = run_fetch(
+        db, list(places), admin_level=admin_level, overpass_url=overpass_url,
+        nominatim_url=nominatim_url, timeout=timeout, use_cache=not no_cache,
+    )  # fmt: skip
+    for r in results:
+        for w in r.source.warnings:
+            warn(w)
+        a, s = r.area, r.source
+        level = f"admin level {a.admin_level}, " if a.admin_level is not None else ""
+        snap = s.snapshot.isoformat(timespec="seconds") + "Z" if s.snapshot else "no date"
+        note = ", unchanged since the last fetch" if s.status == "unchanged" else ""
+        if s.status != "unchanged" and s.stored != s.cameras:
+            note = f", {s.cameras - s.stored} held by a newer source"
+        click.echo(
+            f"{a.name}: {r.osm_type}/{r.osm_id}, {level}{a.geodesic_km2:.2f} km², "
+            f"population {a.population}; {s.cameras} cameras (snapshot {snap}{note})"
+        )
+
+
 def main() -> None:
     """Entry point: library errors are one line; anything else too, unless CAMDENSITY_DEBUG."""
     try:

@@ -25,3 +25,11 @@ class SpatialUnavailable(CamdensityError):
 
 class NotFound(CamdensityError):
     """A named thing (area, source) is not in the store."""
+
+
+class NetworkError(CamdensityError):
+    """A web service (Nominatim, Overpass) cannot be reached, or did not answer in time."""
+
+
+class ServiceError(CamdensityError):
+    """A web service answered with an error, stayed busy, or sent a malformed response."""

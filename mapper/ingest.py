@@ -7,6 +7,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pyarrow as pa
 
 from mapper import areas, sql
@@ -92,6 +93,45 @@ def _warnings(ex: Extract) -> list[str]:
     return out + ex.warnings
 
 
+def write_extract(con: duckdb.DuckDBPyConnection, ex: Extract) -> tuple[int, int]:
+    """Record one extract as a source and store its cameras, inside the caller's transaction.
+
+    One element once: stored copies from a source that is not newer are replaced, and the
+    extract's elements that a newer source already holds are left out. Returns the new
+    source's id and how many of its cameras were stored.
+    """
+    bbox = ex.bbox or (None, None, None, None)
+    row = sql.run(
+        con,
+        "source-insert",
+        path=ex.path,
+        sha256=ex.sha256,
+        format=ex.format,
+        snapshot=ex.snapshot,
+        snapshot_kind=ex.snapshot_kind,
+        cameras=len(ex.elements),
+        skipped_ways=len(ex.skipped_ways),
+        rejected=ex.rejected,
+        min_lon=bbox[0],
+        min_lat=bbox[1],
+        max_lon=bbox[2],
+        max_lat=bbox[3],
+    ).fetchone()
+    assert row is not None
+    source_id = int(row[0])
+    if ex.bbox is not None:  # a clipped extract's honest study area: its extent
+        names = {a["name"] for a in sql.rows(con, "area-names")}
+        areas.insert(con, areas.extent_spec(ex.path, ex.bbox, source_id, names))
+    staged = staged_table(ex)  # noqa: F841  (read by the queries below as `staged`)
+    con.register("staged", staged)
+    try:
+        sql.run(con, "cameras-drop-superseded", snapshot=ex.snapshot)
+        inserted = sql.run(con, "cameras-insert-staged", source_id=source_id).fetchone()
+    finally:
+        con.unregister("staged")
+    return source_id, int(inserted[0]) if inserted else 0
+
+
 def ingest(
     paths: list[str],
     db: str | None = None,
@@ -131,34 +171,5 @@ def ingest(
             if ex.sha256 in stored_hashes:  # written by another process since we looked
                 r.status = "unchanged"
                 continue
-            bbox = ex.bbox or (None, None, None, None)
-            row = sql.run(
-                con,
-                "source-insert",
-                path=ex.path,
-                sha256=ex.sha256,
-                format=ex.format,
-                snapshot=ex.snapshot,
-                snapshot_kind=ex.snapshot_kind,
-                cameras=len(ex.elements),
-                skipped_ways=len(ex.skipped_ways),
-                rejected=ex.rejected,
-                min_lon=bbox[0],
-                min_lat=bbox[1],
-                max_lon=bbox[2],
-                max_lat=bbox[3],
-            ).fetchone()
-            assert row is not None
-            source_id = int(row[0])
-            if ex.bbox is not None:  # a clipped extract's honest study area: its extent
-                names = {a["name"] for a in sql.rows(con, "area-names")}
-                areas.insert(con, areas.extent_spec(ex.path, ex.bbox, source_id, names))
-            staged = staged_table(ex)  # noqa: F841  (read by the queries below as `staged`)
-            con.register("staged", staged)
-            try:
-                sql.run(con, "cameras-drop-superseded", snapshot=ex.snapshot)
-                inserted = sql.run(con, "cameras-insert-staged", source_id=source_id).fetchone()
-            finally:
-                con.unregister("staged")
-            r.stored = int(inserted[0]) if inserted else 0
+            _, r.stored = write_extract(con, ex)
     return results
