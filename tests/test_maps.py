@@ -180,3 +180,33 @@ def test_safe_json_defeats_template_and_script_injection() -> None:
     assert json.loads(text) == value
     ssti = "{{ ''.__class__.__mro__[1].__subclasses__() }}"
     assert json.loads(Template(safe_json([ssti])).render()) == [ssti]
+
+
+def test_ten_thousand_cameras_fit_in_3_mb(tmp_path: Path) -> None:
+    """The real Swiss cameras, five shifted copies (10,720), all drawn, inlined assets."""
+    from tests.conftest import SWITZERLAND
+
+    elements = json.loads(SWITZERLAND.read_text())
+    tiled = [
+        {**e, "id": e["id"] + k * 10**10, "lat": e["lat"] + 0.002 * k, "lon": e["lon"] + 0.002 * k}
+        for k in range(5)
+        for e in elements
+    ]
+    src = tmp_path / "tiled.json"
+    src.write_text(json.dumps(tiled))
+    box = {"type": "Polygon", "coordinates": [[[5.9, 45.8], [10.6, 45.8], [10.6, 47.9],
+                                               [5.9, 47.9], [5.9, 45.8]]]}  # fmt: skip
+    (tmp_path / "ch.geojson").write_text(json.dumps(box))
+    db = tmp_path / "t.duckdb"
+    assert invoke("ingest", "--db", str(db), str(src)).exit_code == 0
+    assert (
+        invoke(
+            "area", "add", "CH", "--boundary", str(tmp_path / "ch.geojson"), "--db", str(db)
+        ).exit_code
+        == 0
+    )
+    out = tmp_path / "m.html"
+    html = _map(db, out, "CH", "--show-private")
+    [d] = payloads(html)
+    assert len(d["cameras"]) == 10_720
+    assert out.stat().st_size <= 3 * 1024 * 1024
