@@ -21,24 +21,35 @@ def wanted(quiet: bool, size: int | None = None) -> bool:
 
 @contextmanager
 def query_progress(con: duckdb.DuckDBPyConnection, label: str, enabled: bool) -> Iterator[None]:
-    """Show DuckDB's own progress of the query running on ``con`` as a bar with an ETA."""
+    """Show DuckDB's own progress of the query running on ``con`` as a bar with an ETA.
+
+    Table functions that report no progress (DuckDB spatial's ``ST_ReadOSM`` in 1.5 returns
+    -1) get the elapsed time instead, so a long read still shows that it is alive.
+    """
     if not enabled:
         yield
         return
     from tqdm import tqdm
 
     stop = threading.Event()
-    bar = tqdm(total=100, desc=label, unit="%", file=sys.stderr, leave=False)
+    bar = tqdm(
+        total=100, desc=label, file=sys.stderr, leave=False,
+        bar_format="{desc}: {elapsed} elapsed",
+    )  # fmt: skip
 
     def poll() -> None:
+        known = False
         while not stop.wait(0.2):
             try:
                 pct = con.query_progress()
             except duckdb.Error:
                 continue
-            if pct >= 0:
-                bar.n = min(100.0, float(pct))
-                bar.refresh()
+            if pct >= 0 and not known:
+                known = True
+                bar.bar_format = "{l_bar}{bar}| {elapsed}<{remaining}"
+            if known:
+                bar.n = min(100.0, max(0.0, float(pct)))
+            bar.refresh()
 
     t = threading.Thread(target=poll, daemon=True)
     t.start()

@@ -1,0 +1,84 @@
+"""Progress on stderr: shown on a terminal for big inputs, silent otherwise."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import pty
+import struct
+import subprocess
+import sys
+import termios
+from pathlib import Path
+
+import osmium
+import pytest
+
+from tests.conftest import MUNICH, ROOT, run_process
+
+
+@pytest.fixture(scope="module")
+def big_pbf(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Six copies of the real Munich extract (ids offset per copy): about 5 MB."""
+    out = tmp_path_factory.mktemp("big") / "munich_x6.osm.pbf"
+    nodes, ways, rels = [], [], []
+    for o in osmium.FileProcessor(str(MUNICH)):
+        tags = {t.k: t.v for t in o.tags}
+        if o.is_node():
+            nodes.append((o.id, (o.location.lon, o.location.lat), tags))
+        elif o.is_way():
+            ways.append((o.id, [n.ref for n in o.nodes], tags))
+        elif o.is_relation():
+            rels.append((o.id, [(m.type, m.ref, m.role) for m in o.members], tags))
+    mut = osmium.osm.mutable
+    with osmium.SimpleWriter(str(out)) as w:
+        for k in range(6):
+            off = k * 10**10
+            for i, loc, tags in nodes:
+                w.add_node(mut.Node(id=i + off, location=loc, tags=tags))
+        for k in range(6):
+            off = k * 10**10
+            for i, refs, tags in ways:
+                w.add_way(mut.Way(id=i + off, nodes=[r + off for r in refs], tags=tags))
+        for k in range(6):
+            off = k * 10**10
+            for i, members, tags in rels:
+                ms = [(t, r + off, role) for t, r, role in members]
+                w.add_relation(mut.Relation(id=i + off, members=ms, tags=tags))
+    assert out.stat().st_size > 4 * 1024 * 1024
+    return out
+
+
+def _on_terminal(*args: str) -> str:
+    """Run ``python -m mapper`` with a real pseudo-terminal (100 columns) as its stderr."""
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 100, 0, 0))
+    p = subprocess.Popen([sys.executable, "-m", "mapper", *args], stdin=slave, stdout=slave,
+                         stderr=slave, cwd=ROOT)  # fmt: skip
+    os.close(slave)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+    p.wait(timeout=120)
+    os.close(master)
+    assert p.returncode == 0, out
+    return out.decode("utf-8", "replace")
+
+
+def test_progress_on_a_terminal(big_pbf: Path, tmp_path: Path) -> None:
+    out = _on_terminal("ingest", "--db", str(tmp_path / "a.duckdb"), str(big_pbf))
+    assert "reading cameras" in out and "elapsed" in out
+    assert f"{209 * 6} cameras" in out
+
+
+def test_quiet_on_a_terminal_and_off_a_terminal(big_pbf: Path, tmp_path: Path) -> None:
+    out = _on_terminal("ingest", "--quiet", "--db", str(tmp_path / "b.duckdb"), str(big_pbf))
+    assert "reading cameras" not in out
+    r = run_process("ingest", "--db", str(tmp_path / "c.duckdb"), str(big_pbf))
+    assert r.exit_code == 0 and r.stderr == ""
