@@ -58,8 +58,9 @@ format: setup
 # Benchmarks (docs/benchmarks.md; never part of `make test`): installs osmium-tool and the
 # peers (bench/.venv-peers), then writes bench/results/*.json and the tables of the doc.
 bench: setup
-	@command -v osmium >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
-	  apt-get install -y -qq osmium-tool; } || { echo "bench: needs osmium-tool"; exit 1; }
+	@{ command -v osmium && test -x /usr/bin/time; } >/dev/null || { [ "$$(id -u)" = 0 ] && \
+	  apt-get update -qq && apt-get install -y -qq osmium-tool time; } || { \
+	  echo "bench: needs osmium-tool and GNU time (apt-get install osmium-tool time)"; exit 1; }
 	@test bench/.venv-peers/.installed -nt bench/requirements-peers.txt || { \
 	  $(PYTHON) -m venv bench/.venv-peers && \
 	  bench/.venv-peers/bin/pip install --quiet -r bench/requirements-peers.txt && \
@@ -67,6 +68,7 @@ bench: setup
 	$(BIN)/python bench/tile_pbf.py --check 5 10 20
 	$(BIN)/python bench/extract.py --peers-python bench/.venv-peers/bin/python
 	$(BIN)/python bench/grid.py
+	$(BIN)/python bench/maps.py
 	$(BIN)/python bench/report.py
 
 clean:
