@@ -50,8 +50,13 @@ def check_resolution(res: int) -> int:
 
 def _cell_int(lat: pa.Array, lon: pa.Array, res: pa.Array) -> pa.Array:
     f = basic_int.latlng_to_cell
+    lats, lons, ress = lat.to_pylist(), lon.to_pylist(), res.to_pylist()
+    try:  # the common case in one pass: valid coordinates (ingest guarantees them)
+        return pa.array(list(map(f, lats, lons, ress)), pa.uint64())
+    except (TypeError, ValueError, h3.H3BaseException):
+        pass
     out: list[int | None] = []
-    for a, b, r in zip(lat.to_pylist(), lon.to_pylist(), res.to_pylist(), strict=True):
+    for a, b, r in zip(lats, lons, ress, strict=True):
         try:
             out.append(f(a, b, r))
         except (TypeError, ValueError, h3.H3BaseException):
@@ -101,9 +106,10 @@ def register_h3(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def prepare(con: duckdb.DuckDBPyConnection) -> None:
-    """Spatial and the h3 UDFs, for the grid and area queries."""
+    """Spatial, the h3 UDFs and the shared area macro, for the grid and area queries."""
     load_spatial(con)
     register_h3(con)
+    sql.run(con, "macro-area-cameras")
 
 
 @dataclass

@@ -15,11 +15,16 @@ WITH counts AS (
            count(*) FILTER (WHERE kind = 'unknown') AS unknown
     FROM cameras
     GROUP BY 1
+),
+cells AS MATERIALIZED (
+    SELECT lower(hex(cell)) AS h3, * EXCLUDE (cell) FROM counts
+),
+sized AS MATERIALIZED (
+    SELECT *, h3_cell_area(h3) AS area_km2 FROM cells
 )
-SELECT lower(hex(cell)) AS h3, cameras, camera, "ALPR", speed_camera, guard, gunshot_detector,
-       other, unknown, h3_cell_area(lower(hex(cell))) AS area_km2,
-       cameras / h3_cell_area(lower(hex(cell))) AS per_km2
-FROM counts
+SELECT h3, cameras, camera, "ALPR", speed_camera, guard, gunshot_detector, other, unknown,
+       area_km2, cameras / area_km2 AS per_km2
+FROM sized
 ORDER BY h3;
 
 -- name: grid-area
@@ -29,16 +34,9 @@ ORDER BY h3;
 -- the cell clipped to the boundary, and the density is taken on that clipped area.
 -- params: area_id, res
 WITH area AS (
-    SELECT ST_GeomFromWKB(geometry) AS g, geometry AS wkb, min_lon, min_lat, max_lon, max_lat
-    FROM areas WHERE id = $area_id
+    SELECT ST_GeomFromWKB(geometry) AS g, geometry AS wkb FROM areas WHERE id = $area_id
 ),
-inside AS (
-    SELECT c.lat, c.lon, c.kind
-    FROM cameras c, area a
-    WHERE c.lon BETWEEN a.min_lon AND a.max_lon
-      AND c.lat BETWEEN a.min_lat AND a.max_lat
-      AND ST_Intersects(a.g, ST_Point(c.lon, c.lat))
-),
+inside AS (SELECT lat, lon, kind FROM area_cameras($area_id)),
 counts AS (
     SELECT lower(hex(h3_cell_int(lat, lon, $res))) AS h3,
            count(*) AS cameras,
@@ -101,14 +99,3 @@ INSERT INTO grid_cache
 SELECT $area_id, $res, $state, h3, cameras, camera, "ALPR", speed_camera, guard,
        gunshot_detector, other, unknown, area_km2, per_km2
 FROM grid_rows;
-
--- name: area-cameras
--- The cameras inside one area (the same test as the grid: boundary points count as inside).
--- params: area_id
-SELECT c.*
-FROM cameras c, areas a
-WHERE a.id = $area_id
-  AND c.lon BETWEEN a.min_lon AND a.max_lon
-  AND c.lat BETWEEN a.min_lat AND a.max_lat
-  AND ST_Intersects(ST_GeomFromWKB(a.geometry), ST_Point(c.lon, c.lat))
-ORDER BY c.osm_type, c.osm_id;
