@@ -48,15 +48,24 @@ _SCHEMA = pa.schema(
 
 
 def staged_table(ex: Extract) -> pa.Table:
-    """The extract's cameras, normalised, as an Arrow table in the store's column order."""
+    """The extract's cameras, normalised, as an Arrow table in the store's column order.
+
+    Many cameras share one tag set (a survey tags a street alike): each distinct set is
+    normalised once.
+    """
     cols: dict[str, list[Any]] = {name: [] for name in _SCHEMA.names}
+    seen: dict[tuple[bool, tuple[tuple[str, str], ...]], Any] = {}
     for e in ex.elements:
-        n = normalise(e.tags, speed_camera=e.speed_camera)
+        items = tuple(sorted(e.tags.items()))
+        key = (e.speed_camera, items)
+        n = seen.get(key)
+        if n is None:
+            n = seen[key] = normalise(e.tags, speed_camera=e.speed_camera)
         cols["osm_type"].append(e.osm_type)
         cols["osm_id"].append(e.osm_id)
         cols["lat"].append(e.lat)
         cols["lon"].append(e.lon)
-        cols["tags"].append(sorted(e.tags.items()))
+        cols["tags"].append(items)
         cols["kind"].append(n.kind)
         cols["visibility"].append(n.visibility)
         cols["camera_type"].append(n.camera_type)
