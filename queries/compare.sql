@@ -5,13 +5,7 @@
 -- extent, the extract itself) come from.
 -- params: area_id
 WITH a AS (SELECT * FROM areas WHERE id = $area_id),
-inside AS (
-    SELECT c.*
-    FROM cameras c, a
-    WHERE c.lon BETWEEN a.min_lon AND a.max_lon
-      AND c.lat BETWEEN a.min_lat AND a.max_lat
-      AND ST_Intersects(ST_GeomFromWKB(a.geometry), ST_Point(c.lon, c.lat))
-)
+inside AS (SELECT * FROM area_cameras($area_id))
 SELECT count(*) AS cameras,
        count(*) FILTER (WHERE kind <> 'unknown') AS with_kind,
        count(*) FILTER (WHERE len(directions) > 0) AS with_direction,
@@ -25,14 +19,7 @@ FROM inside;
 -- name: compare-area-groups
 -- One area's cameras counted by visibility, kind and zone (zone: missing values left out).
 -- params: area_id
-WITH a AS (SELECT * FROM areas WHERE id = $area_id),
-inside AS (
-    SELECT c.*
-    FROM cameras c, a
-    WHERE c.lon BETWEEN a.min_lon AND a.max_lon
-      AND c.lat BETWEEN a.min_lat AND a.max_lat
-      AND ST_Intersects(ST_GeomFromWKB(a.geometry), ST_Point(c.lon, c.lat))
-)
+WITH inside AS (SELECT * FROM area_cameras($area_id))
 SELECT 'visibility' AS field, visibility AS value, count(*) AS n FROM inside GROUP BY ALL
 UNION ALL
 SELECT 'kind', kind, count(*) FROM inside GROUP BY ALL
