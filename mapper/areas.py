@@ -51,8 +51,22 @@ class AreaSpec:
 
 
 def geodesic_km2(geom: BaseGeometry) -> float:
-    """Area on the WGS84 ellipsoid, in km²."""
-    return abs(_GEOD.geometry_area_perimeter(geom)[0]) / 1e6
+    """Area on the WGS84 ellipsoid, in km².
+
+    Edges are geodesics, which for an edge over 180° of longitude (a world-wide extract's
+    header box) is the short way round: a shape wider than 90° is measured in 30° strips
+    with edges of at most 1°, so that its edges follow its longitudes and latitudes.
+    """
+    minx, _, maxx, _ = geom.bounds
+    if maxx - minx <= 90:
+        return abs(_GEOD.geometry_area_perimeter(geom)[0]) / 1e6
+    total, x = 0.0, math.floor(minx)
+    while x < maxx:
+        strip = geom.intersection(box(x, -90, x + 30, 90))
+        if not strip.is_empty:
+            total += abs(_GEOD.geometry_area_perimeter(shapely.segmentize(strip, 1.0))[0])
+        x += 30
+    return total / 1e6
 
 
 def as_multipolygon(geom: BaseGeometry, what: str) -> tuple[MultiPolygon, list[str]]:
@@ -133,15 +147,24 @@ def _features(path: str) -> list[tuple[BaseGeometry, dict[str, Any]]]:
     return out
 
 
-def _int(value: Any, what: str) -> int | None:
+#: The largest count the store holds (BIGINT), and the largest year (population_year).
+MAX_COUNT = 2**63 - 1
+MAX_YEAR = 9999
+
+
+def _int(value: Any, what: str, maximum: int = MAX_COUNT) -> int | None:
     if value is None or value == "":
         return None
     try:
         v = float(value)
+    except OverflowError:  # an integer beyond any float
+        raise InputError(f"{what}: '{str(value)[:20]}…' is larger than {maximum}") from None
     except (TypeError, ValueError):
         raise InputError(f"{what}: '{value}' is not a number") from None
     if not math.isfinite(v) or v < 0 or v != int(v):
         raise InputError(f"{what}: '{value}' is not a whole number of zero or more")
+    if int(v) > maximum:
+        raise InputError(f"{what}: '{value}' is larger than {maximum}")
     return int(v)
 
 
@@ -161,6 +184,8 @@ def spec_from_feature(
     name: str, geom: BaseGeometry, props: dict[str, Any], *, kind: str, source: str,
     population_field: str = "population",
 ) -> AreaSpec:  # fmt: skip
+    if kind not in KINDS:
+        raise InputError(f"{source} ({name}): kind '{kind}' is not one of {', '.join(KINDS)}")
     mp, warnings = as_multipolygon(geom, f"{source} ({name})")
     credit = props.get("license") or props.get("credit")
     return AreaSpec(
@@ -169,7 +194,7 @@ def spec_from_feature(
         geometry=mp,
         official_km2=_km2(props.get("area_for_density_km2"), f"{source} area_for_density_km2"),
         population=_int(props.get(population_field), f"{source} {population_field}"),
-        population_year=_int(props.get("population_year"), f"{source} population_year"),
+        population_year=_int(props.get("population_year"), f"{source} population_year", MAX_YEAR),
         population_source=_str(props.get("population_source")),
         source=source,
         credit=_str(credit),
@@ -224,6 +249,18 @@ def add(
     kind: str = "municipality", replace: bool = False,
 ) -> AreaSpec:  # fmt: skip
     """``area add``: one area from a GeoJSON boundary (a FeatureCollection of one feature)."""
+    spec = area_spec(name, boundary, population=population, population_year=population_year,
+                     area_km2=area_km2, kind=kind)  # fmt: skip
+    store_specs(db, [spec], replace=replace)
+    return spec
+
+
+def area_spec(
+    name: str, boundary: str, *, population: int | None = None,
+    population_year: int | None = None, area_km2: float | None = None,
+    kind: str = "municipality",
+) -> AreaSpec:  # fmt: skip
+    """The area ``add`` would store, read and checked, without touching the store."""
     name = check_name(name)
     feats = _features(boundary)
     if len(feats) != 1:
@@ -236,10 +273,9 @@ def add(
         spec.population = _int(population, "--population")
         spec.population_source = "given on the command line"
     if population_year is not None:
-        spec.population_year = population_year
+        spec.population_year = _int(population_year, "--population-year", MAX_YEAR)
     if area_km2 is not None:
         spec.official_km2 = _km2(area_km2, "--area-km2")
-    store_specs(db, [spec], replace=replace)
     return spec
 
 
@@ -251,6 +287,21 @@ def import_file(
 
     ``skip_existing`` leaves areas whose names are already in the store as they are.
     """
+    specs = import_specs(path, name_field=name_field, population_field=population_field,
+                         kind=kind)  # fmt: skip
+    if skip_existing and store_path(db).exists():
+        existing = {a["name"] for a in list_areas(db)}
+        specs = [s for s in specs if s.name not in existing]
+    if specs:
+        store_specs(db, specs, replace=replace)
+    return specs
+
+
+def import_specs(
+    path: str, *, name_field: str, population_field: str = "population",
+    kind: str = "neighbourhood",
+) -> list[AreaSpec]:  # fmt: skip
+    """The areas ``import`` would store, read and checked, without touching the store."""
     specs = []
     seen: set[str] = set()
     for i, (geom, props) in enumerate(_features(path)):
@@ -266,11 +317,6 @@ def import_file(
                 name, geom, props, kind=kind, source=path, population_field=population_field
             )
         )
-    if skip_existing and store_path(db).exists():
-        existing = {a["name"] for a in list_areas(db)}
-        specs = [s for s in specs if s.name not in existing]
-    if specs:
-        store_specs(db, specs, replace=replace)
     return specs
 
 
@@ -381,8 +427,8 @@ def set_area(
             sql.run(
                 con, "area-set-population", name=name,
                 population=_int(population, "--population"),
-                population_year=population_year if population_year is not None
-                else row["population_year"],
+                population_year=_int(population_year, "--population-year", MAX_YEAR)
+                if population_year is not None else row["population_year"],
                 population_source=population_source or "given on the command line",
             )  # fmt: skip
 

@@ -148,11 +148,13 @@ def ingest(
     include_speed: bool = False,
     quiet: bool = True,
     snapshot: datetime | None = None,
+    snapshots: dict[str, datetime] | None = None,
 ) -> list[IngestResult]:
     """Read every input first; only when all are readable, write them in one transaction.
 
     ``snapshot`` dates inputs that carry no date of their own (a bare Overpass element list):
     the time the data was downloaded, as the user knows it. Dated inputs keep their own.
+    ``snapshots`` gives such a date per path (a site config's inputs).
     """
     for p in paths:
         if not Path(p).exists():
@@ -166,8 +168,9 @@ def ingest(
             results.append(IngestResult(p, None, "unchanged"))
             continue
         ex = read_file(p, include_speed=include_speed, progress=not quiet, digest=digest)
-        if snapshot is not None and ex.snapshot is None:
-            ex.snapshot, ex.snapshot_kind = snapshot, "given"
+        given = (snapshots or {}).get(p, snapshot)
+        if given is not None and ex.snapshot is None:
+            ex.snapshot, ex.snapshot_kind = given, "given"
         known.add(ex.sha256)
         r = IngestResult(p, ex.format, "ingested", len(ex.elements), 0, ex.snapshot, _warnings(ex))
         results.append(r)

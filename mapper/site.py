@@ -7,10 +7,13 @@ build that fails or is killed leaves the previous site complete.
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import math
 import os
 import re
 import shutil
+import sys
 import tempfile
 import tomllib
 import unicodedata
@@ -92,6 +95,8 @@ def load_config(path: str) -> SiteConfig:
         data = tomllib.loads(p.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: not a valid TOML config ({str(exc)[:80]})") from None
+    except RecursionError:
+        raise InputError(f"{path}: not a valid TOML config (nested too deeply)") from None
     base = p.parent
 
     def rel(value: str) -> str:
@@ -127,6 +132,7 @@ def load_config(path: str) -> SiteConfig:
             reported=_typed(t, "reported", int, where),
             reported_source=_typed(t, "reported_source", str, where),
         ))  # fmt: skip
+        _check_area(cfg.areas[-1], where)
     for i, t in enumerate(_tables(data, "imports", path)):
         where = f"{path} imports[{i}]"
         cfg.imports.append(ImportSpec(
@@ -141,24 +147,63 @@ def load_config(path: str) -> SiteConfig:
     return cfg
 
 
+_TABLE_KEYS = {
+    "inputs": {"path", "snapshot", "extent_name"},
+    "areas": {"name", "boundary", "kind", "population", "population_year", "area_km2",
+              "reported", "reported_source"},
+    "imports": {"path", "name_field", "kind", "population_field"},
+}  # fmt: skip
+
+
+def _check_area(a: AreaFileSpec, where: str) -> None:
+    """The numbers of an [[areas]] table, checked where the message can name the table."""
+    if a.population is not None and a.population < 0:
+        raise InputError(f"{where}: 'population' must be zero or more")
+    if a.population_year is not None and not 0 <= a.population_year <= 9999:
+        raise InputError(f"{where}: 'population_year' must be a year")
+    if a.area_km2 is not None and not (math.isfinite(a.area_km2) and a.area_km2 > 0):
+        raise InputError(f"{where}: 'area_km2' must be a positive number of km²")
+    if a.reported is not None and (a.reported < 0 or not a.reported_source):
+        raise InputError(f"{where}: 'reported' must be zero or more, with its 'reported_source'")
+
+
 def _tables(data: dict[str, Any], key: str, path: str) -> list[dict[str, Any]]:
     value = data.get(key, [])
     if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
         raise InputError(f"{path}: '{key}' must be a list of tables ([[{key}]])")
+    for i, table in enumerate(value):
+        unknown = sorted(set(table) - _TABLE_KEYS[key])
+        if unknown:
+            raise InputError(f"{path} {key}[{i}]: unknown setting(s) {', '.join(unknown)}")
     return value
 
 
 def apply_config(db: str | None, cfg: SiteConfig, *, quiet: bool = True) -> list[str]:
-    """Ingest what is not yet in the store and add the areas it lacks; returns messages."""
+    """Ingest what is not yet in the store and add the areas it lacks; returns messages.
+
+    Every boundary and import file is read and checked, and every input read, before the
+    store is written: a config with a bad value or file changes nothing.
+    """
     from mapper import areas
     from mapper.ingest import ingest
     from mapper.store import open_store
 
+    new_areas = [
+        (a, areas.area_spec(a.name, a.boundary, population=a.population,
+                            population_year=a.population_year, area_km2=a.area_km2,
+                            kind=a.kind))
+        for a in cfg.areas
+    ]  # fmt: skip
+    imported = [
+        areas.import_specs(imp.path, name_field=imp.name_field,
+                           population_field=imp.population_field, kind=imp.kind)
+        for imp in cfg.imports
+    ]  # fmt: skip
     notes: list[str] = []
-    for spec in cfg.inputs:
-        for r in ingest([spec.path], db, quiet=quiet, snapshot=spec.snapshot):
-            if r.status == "ingested":
-                notes.append(f"ingested {r.path}: {r.cameras} cameras")
+    snapshots = {i.path: i.snapshot for i in cfg.inputs if i.snapshot is not None}
+    for r in ingest([i.path for i in cfg.inputs], db, quiet=quiet, snapshots=snapshots):
+        if r.status == "ingested":
+            notes.append(f"ingested {r.path}: {r.cameras} cameras")
     with open_store(db) as con:
         names = {r["name"] for r in sql.rows(con, "area-names")}
         extents = {r["source"]: r["name"] for r in sql.rows(con, "area-list")
@@ -169,24 +214,26 @@ def apply_config(db: str | None, cfg: SiteConfig, *, quiet: bool = True) -> list
             if spec.extent_name not in names:
                 areas.rename(db, current, spec.extent_name)
                 names.add(spec.extent_name)
-    for a in cfg.areas:
-        if a.name in names:
-            continue
-        areas.add(db, a.name, a.boundary, population=a.population,
-                  population_year=a.population_year, area_km2=a.area_km2, kind=a.kind)  # fmt: skip
-        if a.reported is not None:
-            areas.set_area(db, a.name, reported=a.reported, reported_source=a.reported_source)
-        names.add(a.name)
-        notes.append(f"added area {a.name}")
-    for imp in cfg.imports:
-        feats = areas.feature_names(imp.path, imp.name_field)
-        if set(feats) <= names:
-            continue
-        specs = areas.import_file(db, imp.path, name_field=imp.name_field,
-                                  population_field=imp.population_field, kind=imp.kind,
-                                  replace=False, skip_existing=True)  # fmt: skip
-        names.update(s.name for s in specs)
-        notes.append(f"imported {len(specs)} areas from {imp.path}")
+    new: list[areas.AreaSpec] = []
+    reported: list[AreaFileSpec] = []
+    for a, area in new_areas:
+        if area.name not in names:
+            new.append(area)
+            names.add(area.name)
+            notes.append(f"added area {area.name}")
+            if a.reported is not None:
+                reported.append(a)
+    for imp, specs in zip(cfg.imports, imported, strict=True):
+        fresh = [s for s in specs if s.name not in names]
+        new += fresh
+        names.update(s.name for s in fresh)
+        if fresh:
+            notes.append(f"imported {len(fresh)} areas from {imp.path}")
+    if new:
+        areas.store_specs(db, new)
+    for a in reported:
+        areas.set_area(db, areas.check_name(a.name), reported=a.reported,
+                       reported_source=a.reported_source)  # fmt: skip
     return notes
 
 
@@ -280,11 +327,33 @@ def build(
     return SiteResult(target, pages, len(files), sum(f.stat().st_size for f in files))
 
 
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two folders in one step (Linux ``renameat2(RENAME_EXCHANGE)``); False where the
+    system or the file system cannot."""
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+
+    renameat2 = getattr(ctypes.CDLL(None, use_errno=True), "renameat2", None)
+    if renameat2 is None:
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+        return False
+    raise OSError(err, os.strerror(err), str(b))
+
+
 def _swap(new: Path, target: Path) -> None:
-    """Put ``new`` in place of ``target`` with renames only (the old site stays whole
-    until the new one is complete)."""
+    """Put ``new`` in place of ``target``: in one atomic exchange where the system allows,
+    else with two renames (a kill between them leaves the old site beside the target)."""
     os.chmod(new, 0o755)
     if target.exists():
+        if _exchange(new, target):
+            shutil.rmtree(new, ignore_errors=True)  # now the old site
+            return
         old = target.with_name(f".{target.name}.old-{os.getpid()}")
         os.rename(target, old)
         os.rename(new, target)

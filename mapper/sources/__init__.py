@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -63,6 +64,11 @@ def is_camera(tags: dict[str, str], include_speed: bool) -> tuple[bool, bool]:
     return False, False
 
 
+def valid_id(value: Any) -> bool:
+    """An OSM element id: an integer that fits the store's BIGINT."""
+    return isinstance(value, int) and not isinstance(value, bool) and -(2**63) <= value < 2**63
+
+
 def valid_coordinate(lat: Any, lon: Any) -> bool:
     return (
         isinstance(lat, int | float)
@@ -86,8 +92,17 @@ def clean_tags(raw: Any) -> dict[str, str] | None:
     for k, v in raw.items():
         if v is None or isinstance(v, dict | list):
             continue
-        out[str(k)] = str(v)
+        out[_text(str(k))] = _text(str(v))
     return out
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _text(s: str) -> str:
+    """``s`` with lone surrogates (JSON may hold "\\ud800") replaced by U+FFFD: they have no
+    UTF-8 form, so the store could not hold them."""
+    return s if s.isascii() else _SURROGATE.sub("\ufffd", s)
 
 
 def read_file(

@@ -10,7 +10,15 @@ import re
 from typing import Any
 
 from mapper.errors import InputError
-from mapper.sources import GEOJSON, Element, Extract, clean_tags, is_camera, valid_coordinate
+from mapper.sources import (
+    GEOJSON,
+    Element,
+    Extract,
+    clean_tags,
+    is_camera,
+    valid_coordinate,
+    valid_id,
+)
 
 _ID = re.compile(r"^(node|way|relation)/([0-9]{1,19})$", re.ASCII)
 
@@ -19,9 +27,9 @@ def _element_id(feature: dict[str, Any], props: dict[str, Any]) -> tuple[str, in
     for raw in (props.get("@id"), feature.get("id"), props.get("id")):
         if isinstance(raw, str):
             m = _ID.match(raw.strip())
-            if m:
+            if m and valid_id(int(m.group(2))):
                 return m.group(1), int(m.group(2))
-    if isinstance(props.get("type"), str) and isinstance(props.get("id"), int):
+    if isinstance(props.get("type"), str) and valid_id(props.get("id")):
         if props["type"] in ("node", "way", "relation"):
             return props["type"], props["id"]
     return None

@@ -17,18 +17,14 @@ from mapper.sources import (
     clean_tags,
     is_camera,
     valid_coordinate,
+    valid_id,
 )
 
 _TYPES = ("node", "way", "relation", "area")
 
 
 def _osm_like(e: Any) -> bool:
-    return (
-        isinstance(e, dict)
-        and e.get("type") in _TYPES
-        and isinstance(e.get("id"), int)
-        and not isinstance(e.get("id"), bool)
-    )
+    return isinstance(e, dict) and e.get("type") in _TYPES and valid_id(e.get("id"))
 
 
 def looks_like_overpass(data: Any) -> bool:

@@ -6,8 +6,9 @@ replication timestamp is dated by its newest element.
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, BinaryIO
 
 import duckdb
 
@@ -26,6 +27,86 @@ def looks_like_pbf(head: bytes) -> bool:
     return 0 < n < 64 * 1024 and head[4] == 0x0A and head[5] == 9 and head[6:15] == b"OSMHeader"
 
 
+#: The format's own limits (wiki.openstreetmap.org/wiki/PBF_Format): a BlobHeader under
+#: 64 KiB, a Blob under 32 MiB, compressed or not.
+MAX_BLOB_HEADER = 64 * 1024
+MAX_BLOB = 32 * 1024 * 1024
+
+
+def _varint(f: BinaryIO) -> int:
+    value = 0
+    for shift in range(0, 64, 7):
+        b = f.read(1)
+        if not b:
+            raise ValueError("ends inside a block")
+        value |= (b[0] & 0x7F) << shift
+        if not b[0] & 0x80:
+            return value
+    raise ValueError("a malformed number")
+
+
+def _blob_fields(f: BinaryIO, end: int) -> dict[int, int | bytes]:
+    """The top-level fields of the message from here to ``end``: varints as numbers, short
+    payloads as bytes; long payloads are skipped unread."""
+    out: dict[int, int | bytes] = {}
+    while f.tell() < end:
+        key = _varint(f)
+        if key & 7 == 0:
+            out[key >> 3] = _varint(f)
+        elif key & 7 == 2:
+            n = _varint(f)
+            if f.tell() + n > end:
+                raise ValueError("a field runs past its block")
+            if n <= 64:
+                out[key >> 3] = f.read(n)
+            else:
+                f.seek(n, 1)
+        else:
+            raise ValueError(f"an unexpected field type {key & 7}")
+    return out
+
+
+def check_blocks(path: str) -> None:
+    """Walk the blocks of a PBF before any reader decodes them: every length within the
+    format's limits, every block type known, the file ending where its last block ends.
+
+    A truncated download, a flipped length or a block claiming a huge size ("zip bomb") is
+    refused here with a plain message, instead of reaching the decoders.
+    """
+    size = os.path.getsize(path)
+    n = 0
+    try:
+        with open(path, "rb") as f:
+            while f.tell() < size:
+                n += 1
+                head = f.read(4)
+                length = int.from_bytes(head, "big")
+                if len(head) < 4 or f.tell() + length > size:
+                    raise ValueError(f"ends inside block {n}")
+                if not 0 < length <= MAX_BLOB_HEADER:
+                    raise ValueError(f"block {n} has a header of {length} bytes")
+                header = _blob_fields(f, f.tell() + length)
+                kind, datasize = header.get(1), header.get(3)
+                expected = b"OSMHeader" if n == 1 else b"OSMData"
+                if kind != expected:
+                    raise ValueError(f"block {n} is not an {expected.decode()} block")
+                if not isinstance(datasize, int) or not 0 < datasize <= MAX_BLOB:
+                    raise ValueError(f"block {n} has no valid size")
+                start = f.tell()
+                if start + datasize > size:
+                    raise ValueError(f"ends inside block {n}")
+                raw_size = _blob_fields(f, start + datasize).get(2, 0)
+                if not isinstance(raw_size, int):
+                    raise ValueError(f"block {n} has no valid size")
+                if raw_size > MAX_BLOB:
+                    raise ValueError(f"block {n} claims to inflate to {raw_size} bytes")
+                f.seek(start + datasize)
+    except ValueError as exc:
+        raise InputError(
+            f"{path}: truncated or corrupt PBF ({exc}); download the extract again"
+        ) from None
+
+
 def _header(path: str) -> tuple[datetime | None, tuple[float, float, float, float] | None]:
     import osmium
 
@@ -34,7 +115,7 @@ def _header(path: str) -> tuple[datetime | None, tuple[float, float, float, floa
     except Exception as exc:  # pyosmium raises RuntimeError and friends
         raise InputError(f"{path}: not a readable OSM PBF ({str(exc)[:80]})") from None
     try:
-        header = reader.header()
+        header = reader.header()  # decodes the header block: it may be corrupt
         stamp = header.get("osmosis_replication_timestamp") or None
         box = header.box()
         bbox = None
@@ -45,6 +126,8 @@ def _header(path: str) -> tuple[datetime | None, tuple[float, float, float, floa
                 box.top_right.lon,
                 box.top_right.lat,
             )
+    except Exception as exc:
+        raise InputError(f"{path}: not a readable OSM PBF ({str(exc)[:80]})") from None
     finally:
         reader.close()
     snapshot = _parse_time(stamp) if stamp else None
@@ -81,9 +164,8 @@ def _newest_element(path: str) -> datetime | None:
 
 
 def read(path: str, digest: str, *, include_speed: bool, progress: bool) -> Extract:
+    check_blocks(path)
     snapshot, bbox = _header(path)
-    import os
-
     show = wanted(not progress, os.path.getsize(path))
     ex = Extract(path=path, sha256=digest, format=PBF, bbox=bbox)
     con = scratch()
@@ -104,8 +186,12 @@ def read(path: str, digest: str, *, include_speed: bool, progress: bool) -> Extr
         raise InputError(f"{path}: truncated or corrupt PBF ({first[:100]})") from None
     finally:
         con.close()
-    for r in rows:
-        _add(ex, r, coords, include_speed)
+    seen: set[tuple[str, int]] = set()
+    for r in rows:  # an element repeated in the file (a duplicated block) is taken once
+        key = (r["osm_type"], int(r["osm_id"]))
+        if key not in seen:
+            seen.add(key)
+            _add(ex, r, coords, include_speed)
     if snapshot is not None:
         ex.snapshot, ex.snapshot_kind = snapshot, "header"
     else:

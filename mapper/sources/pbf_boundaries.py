@@ -24,7 +24,7 @@ from shapely.geometry.base import BaseGeometry
 from mapper import sql
 from mapper.errors import InputError
 from mapper.sources import clean_tags
-from mapper.sources.pbf import looks_like_pbf
+from mapper.sources.pbf import check_blocks, looks_like_pbf
 from mapper.store import scratch
 
 #: Relations with more members than this are skipped (reported as incomplete), unread.
@@ -68,10 +68,12 @@ def parse_population(value: str | None) -> int | None:
         return None
     text = value.strip()
     if text.isascii() and text.isdigit():
-        return int(text)
-    if _GROUPED.fullmatch(text):
-        return int(re.sub(r"\D", "", text))
-    return None
+        n = int(text)
+    elif _GROUPED.fullmatch(text):
+        n = int(re.sub(r"\D", "", text))
+    else:
+        return None
+    return n if n < 2**63 else None  # beyond the store's BIGINT: not a population
 
 
 def population_date(tags: dict[str, str]) -> str | None:
@@ -215,6 +217,7 @@ def boundaries_from_pbf(
         ) from None
     if not looks_like_pbf(head):
         raise InputError(f"{path}: not an OSM PBF file; pass an .osm.pbf extract")
+    check_blocks(path)
     relations, member_rows = _read(path, None if admin_level is None else str(admin_level))
     members: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for row in member_rows:
