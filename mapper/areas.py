@@ -152,19 +152,25 @@ MAX_COUNT = 2**63 - 1
 MAX_YEAR = 9999
 
 
+def _shown(value: Any) -> str:
+    """A value as an error message quotes it: at most 40 characters."""
+    text = str(value)
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
 def _int(value: Any, what: str, maximum: int = MAX_COUNT) -> int | None:
     if value is None or value == "":
         return None
     try:
         v = float(value)
     except OverflowError:  # an integer beyond any float
-        raise InputError(f"{what}: '{str(value)[:20]}…' is larger than {maximum}") from None
+        raise InputError(f"{what}: '{_shown(value)}' is larger than {maximum}") from None
     except (TypeError, ValueError):
-        raise InputError(f"{what}: '{value}' is not a number") from None
+        raise InputError(f"{what}: '{_shown(value)}' is not a number") from None
     if not math.isfinite(v) or v < 0 or v != int(v):
-        raise InputError(f"{what}: '{value}' is not a whole number of zero or more")
+        raise InputError(f"{what}: '{_shown(value)}' is not a whole number of zero or more")
     if int(v) > maximum:
-        raise InputError(f"{what}: '{value}' is larger than {maximum}")
+        raise InputError(f"{what}: '{_shown(value)}' is larger than {maximum}")
     return int(v)
 
 
@@ -174,7 +180,7 @@ def _km2(value: Any, what: str) -> float | None:
     try:
         v = float(value)
     except (TypeError, ValueError):
-        raise InputError(f"{what}: '{value}' is not a number") from None
+        raise InputError(f"{what}: '{_shown(value)}' is not a number") from None
     if not math.isfinite(v) or v <= 0:
         raise InputError(f"{what}: an area must be a positive number of km²")
     return v

@@ -34,6 +34,13 @@ def json_option(f: F) -> F:
     return click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")(f)
 
 
+def one_line(message: str, limit: int = 1000) -> str:
+    """A message that quotes an input's text, as one line: control and other unprintable
+    characters escaped (a newline in a file's value cannot start a line of its own), clipped."""
+    text = "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in message)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def library_errors(f: F) -> F:
     """Turn the library's errors into ``Error: <message>`` and exit code 1."""
 
@@ -42,13 +49,13 @@ def library_errors(f: F) -> F:
         try:
             return f(*args, **kwargs)
         except CamdensityError as exc:
-            raise click.ClickException(str(exc)) from None
+            raise click.ClickException(one_line(str(exc))) from None
 
     return wrapper  # type: ignore[return-value]
 
 
 def warn(message: str) -> None:
-    click.echo(f"Warning: {message}", err=True)
+    click.echo(f"Warning: {one_line(message)}", err=True)
 
 
 def echo_json(obj: Any) -> None:

@@ -34,7 +34,7 @@ from tests.robustness.pbfcodec import (
 #: More than any recursion limit: json and tomllib must refuse it, not crash.
 DEEP = 100_000
 #: A "huge string": far more than any OSM tag (255 characters) or name.
-HUGE = 20 * 2**20
+HUGE = 10 * 2**20
 
 
 @dataclass
@@ -473,6 +473,11 @@ def boundary_corpus(folder: Path) -> list[Case]:
          warning="invalid polygon repaired")  # fmt: skip
     # Properties of the wrong type or range.
     c.err("population-text", with_props(population="many"), "is not a number")
+    # Text a message quotes: a newline in it must not start a (forged) line of its own.
+    c.err("value-with-newlines", with_props(population="12\nError: forged\r\n"), "not a number")
+    c.err("population-100k-digits", with_props(population="9" * 100_000), "whole number")
+    digits = with_props(population=0).replace('"population": 0', '"population": ' + "9" * 5000)
+    c.err("population-5000-digit-number", digits, "not valid GeoJSON")
     c.err("population-negative", with_props(population=-5), "whole number")
     c.err("population-infinite", with_props(population=math.inf), "whole number")
     c.err("population-beyond-int64", with_props(population=10**30), "population")
@@ -528,6 +533,8 @@ def config_corpus(folder: Path, bad_pbf: Path, bad_boundary: Path) -> list[Case]
     c.err("title-blank", swap(title, 'title = "   "'), "'title' must be 1 to 200")
     c.err("title-huge", swap(title, f'title = "{"t" * HUGE}"'), "'title' must be 1 to 200")
     c.err("unknown-setting", swap(title, title + "\ncolour = 'red'"), "unknown setting(s) colour")
+    c.err("unknown-setting-with-newline", swap(title, title + '\n"a\\nError: forged" = 1'),
+          "unknown setting(s) a\\nError: forged")  # fmt: skip
     c.err("unknown-setting-in-a-table", add(_area("X", "populaton = 5")),
           "unknown setting(s) populaton")  # fmt: skip
     compare = text[text.index("compare = [") :].split("\n", 1)[0]

@@ -29,9 +29,8 @@ from typing import Any
 #: Modules the commands under test import; loaded once here, before any fork.
 PRELOAD = (
     "mapper.cli", "mapper.ingest", "mapper.areas", "mapper.site", "mapper.site_build",
-    "mapper.sources.pbf",
-    "mapper.sources.overpass", "mapper.sources.geojson", "mapper.sources.pbf_boundaries",
-    "osmium", "pyarrow", "shapely", "pyproj",
+    "mapper.sources.pbf", "mapper.sources.overpass", "mapper.sources.geojson",
+    "mapper.sources.pbf_boundaries", "osmium", "pyarrow", "shapely", "pyproj",
 )  # fmt: skip
 
 #: A guard against runaway allocation, not the bound under test (peak RSS is): DuckDB maps
