@@ -4,7 +4,6 @@ and their populations. Areas are geodesic (WGS84 ellipsoid) unless an official a
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from shapely.geometry.base import BaseGeometry
 
 from mapper import sql
 from mapper.errors import InputError, NotFound
+from mapper.sources import load_json
 from mapper.store import open_store, store_path, transaction
 
 KINDS = ("municipality", "neighbourhood", "admin", "extent", "custom")
@@ -106,13 +106,7 @@ def _read_json(path: str) -> Any:
         raise InputError(f"{path}: no such file")
     if p.stat().st_size > MAX_BOUNDARY_BYTES:
         raise InputError(f"{path}: larger than {MAX_BOUNDARY_BYTES // 2**20} MB; simplify it first")
-    try:
-        with p.open("rb") as f:
-            return json.load(f)
-    except RecursionError:
-        raise InputError(f"{path}: JSON nested too deeply to be GeoJSON") from None
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: not valid GeoJSON ({str(exc)[:80]})") from None
+    return load_json(p, path, too_deep="to be GeoJSON", invalid="not valid GeoJSON")
 
 
 def _features(path: str) -> list[tuple[BaseGeometry, dict[str, Any]]]:

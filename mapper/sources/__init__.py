@@ -131,7 +131,7 @@ def read_file(
         return pbf.read(path, digest, include_speed=include_speed, progress=progress)
     text_head = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     if text_head[:1] in (b"{", b"["):
-        data = _load_json(p, path)
+        data = load_json(p, path)
         if isinstance(data, dict) and data.get("type") == "FeatureCollection":
             return geojson.read(path, digest, data, include_speed=include_speed)
         if isinstance(data, dict) and data.get("type") == "Feature":
@@ -155,13 +155,17 @@ def read_file(
     )
 
 
-def _load_json(p: Path, path: str) -> Any:
+def load_json(
+    p: Path, path: str, *, too_deep: str = "to be OSM data",
+    invalid: str = "invalid or truncated JSON",
+) -> Any:  # fmt: skip
+    """Parse a JSON file; nesting and syntax errors become one-line :class:`InputError`s."""
     import json
 
     try:
         with p.open("rb") as f:
             return json.load(f)
     except RecursionError:
-        raise InputError(f"{path}: JSON nested too deeply to be OSM data") from None
+        raise InputError(f"{path}: JSON nested too deeply {too_deep}") from None
     except (ValueError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: invalid or truncated JSON ({str(exc)[:80]})") from None
+        raise InputError(f"{path}: {invalid} ({str(exc)[:80]})") from None
