@@ -64,9 +64,14 @@ class Tool:
 
 
 class Camdensity(Tool):
+    def __init__(self, name: str, what: str, *options: str) -> None:
+        super().__init__(name, what)
+        self.options = list(options)
+
     def command(self, pbf: str, tmp: Path) -> tuple[list[str], str | None]:
         store = tmp / "store.duckdb"
-        return [str(VENV_BIN / "camdensity"), "ingest", "--quiet", "--db", str(store), pbf], None
+        cmd = [str(VENV_BIN / "camdensity"), "ingest", "--quiet", *self.options]
+        return [*cmd, "--db", str(store), pbf], None
 
     def count(self, tmp: Path, stdout: str | None) -> int | None:
         con = duckdb.connect(str(tmp / "store.duckdb"), read_only=True)
@@ -123,6 +128,12 @@ def tools(peers_python: str | None) -> list[Tool]:
     py = sys.executable
     out: list[Tool] = [
         Camdensity("camdensity ingest", "`camdensity ingest --quiet --db NEW FILE`"),
+        Camdensity(
+            "camdensity ingest, ST_ReadOSM",
+            "the same, reading with `--pbf-reader st_readosm`",
+            "--pbf-reader",
+            "st_readosm",
+        ),
         OsmiumTool(
             "osmium-tool",
             "`osmium tags-filter n/man_made=surveillance` then `osmium export` to GeoJSON",

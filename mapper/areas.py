@@ -16,12 +16,12 @@ from pyproj import Geod
 from shapely.geometry import MultiPolygon, Polygon, box, shape
 from shapely.geometry.base import BaseGeometry
 
-from mapper import sql
+from mapper import AREA_KINDS, sql
 from mapper.errors import InputError, NotFound
 from mapper.sources import load_json
 from mapper.store import open_store, store_path, transaction
 
-KINDS = ("municipality", "neighbourhood", "admin", "extent", "custom")
+KINDS = AREA_KINDS
 _GEOD = Geod(ellps="WGS84")
 #: Largest boundary file read (a city boundary is kilobytes; a country a few megabytes).
 MAX_BOUNDARY_BYTES = 64 * 1024 * 1024

@@ -13,8 +13,7 @@ from typing import Any, TypeVar
 
 import click
 
-from mapper import ATTRIBUTION, __version__
-from mapper.areas import KINDS as AREA_KINDS
+from mapper import AREA_KINDS, ATTRIBUTION, __version__
 from mapper.errors import CamdensityError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -87,11 +86,19 @@ def cli() -> None:
     type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S"]),
     help="Data date (UTC) for inputs that carry none (a bare Overpass element list).",
 )
+@click.option(
+    "--pbf-reader",
+    type=click.Choice(["scan", "st_readosm"]),
+    default="scan",
+    show_default=True,
+    help="How .osm.pbf files are read: camdensity's block scan, or DuckDB spatial's "
+    "ST_ReadOSM (slower; the same cameras).",
+)
 @db_option
 @library_errors
 def ingest(
     files: tuple[str, ...], include: tuple[str, ...], quiet: bool, snapshot: datetime | None,
-    db: str | None,
+    pbf_reader: str, db: str | None,
 ) -> None:  # fmt: skip
     """Read cameras from .osm.pbf extracts, Overpass JSON or GeoJSON into the store.
 
@@ -101,8 +108,9 @@ def ingest(
     from mapper.ingest import ingest as run_ingest
 
     results = run_ingest(
-        list(files), db, include_speed="speed_camera" in include, quiet=quiet, snapshot=snapshot
-    )
+        list(files), db, include_speed="speed_camera" in include, quiet=quiet, snapshot=snapshot,
+        pbf_reader=pbf_reader,
+    )  # fmt: skip
     for r in results:
         for w in r.warnings:
             warn(w)

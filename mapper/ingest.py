@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -10,7 +11,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from mapper import areas, sql
+from mapper import sql
 from mapper.errors import InputError
 from mapper.sources import Extract, read_file, sha256_of
 from mapper.store import open_store, store_path, transaction
@@ -47,34 +48,52 @@ _SCHEMA = pa.schema(
 )
 
 
+#: The columns that come from a camera's tags, once per distinct tag set.
+_NORMALISED = _SCHEMA.names[4:]
+_NORMALISED_SCHEMA = pa.schema([_SCHEMA.field(name) for name in _NORMALISED])
+
+
 def staged_table(ex: Extract) -> pa.Table:
     """The extract's cameras, normalised, as an Arrow table in the store's column order.
 
     Many cameras share one tag set (a survey tags a street alike): each distinct set is
-    normalised once.
+    normalised once, and its row is repeated with ``take``. Readers may hand the same dict to
+    cameras tagged alike, which spares sorting their tags again.
     """
-    cols: dict[str, list[Any]] = {name: [] for name in _SCHEMA.names}
-    seen: dict[tuple[bool, tuple[tuple[str, str], ...]], Any] = {}
+    by_object: dict[tuple[bool, int], int] = {}
+    by_tags: dict[tuple[bool, tuple[tuple[str, str], ...]], int] = {}
+    distinct: dict[str, list[Any]] = {name: [] for name in _NORMALISED}
+    rows: list[int] = []
     for e in ex.elements:
-        items = tuple(sorted(e.tags.items()))
-        key = (e.speed_camera, items)
-        n = seen.get(key)
-        if n is None:
-            n = seen[key] = normalise(e.tags, speed_camera=e.speed_camera)
-        cols["osm_type"].append(e.osm_type)
-        cols["osm_id"].append(e.osm_id)
-        cols["lat"].append(e.lat)
-        cols["lon"].append(e.lon)
-        cols["tags"].append(items)
-        cols["kind"].append(n.kind)
-        cols["visibility"].append(n.visibility)
-        cols["camera_type"].append(n.camera_type)
-        cols["zone"].append(n.zone)
-        cols["mount"].append(n.mount)
-        cols["operator"].append(n.operator)
-        cols["directions"].append([list(s) for s in n.directions])
-        cols["direction_invalid"].append(n.direction_invalid)
-    return pa.table(cols, schema=_SCHEMA)
+        k = by_object.get((e.speed_camera, id(e.tags)))
+        if k is None:
+            items = tuple(sorted(e.tags.items()))
+            k = by_tags.get((e.speed_camera, items))
+            if k is None:
+                k = by_tags[(e.speed_camera, items)] = len(distinct["tags"])
+                n = normalise(e.tags, speed_camera=e.speed_camera)
+                distinct["tags"].append(items)
+                distinct["kind"].append(n.kind)
+                distinct["visibility"].append(n.visibility)
+                distinct["camera_type"].append(n.camera_type)
+                distinct["zone"].append(n.zone)
+                distinct["mount"].append(n.mount)
+                distinct["operator"].append(n.operator)
+                distinct["directions"].append([list(s) for s in n.directions])
+                distinct["direction_invalid"].append(n.direction_invalid)
+            by_object[(e.speed_camera, id(e.tags))] = k
+        rows.append(k)
+    normalised = pa.table(distinct, schema=_NORMALISED_SCHEMA).take(pa.array(rows, pa.int64()))
+    return pa.table(
+        {
+            "osm_type": pa.array([e.osm_type for e in ex.elements], pa.string()),
+            "osm_id": pa.array([e.osm_id for e in ex.elements], pa.int64()),
+            "lat": pa.array([e.lat for e in ex.elements], pa.float64()),
+            "lon": pa.array([e.lon for e in ex.elements], pa.float64()),
+            **{name: normalised.column(name) for name in _NORMALISED},
+        },
+        schema=_SCHEMA,
+    )
 
 
 def _known_hashes(db: str | None) -> set[str]:
@@ -129,6 +148,8 @@ def write_extract(con: duckdb.DuckDBPyConnection, ex: Extract) -> tuple[int, int
     assert row is not None
     source_id = int(row[0])
     if ex.bbox is not None:  # a clipped extract's honest study area: its extent
+        from mapper import areas
+
         names = {a["name"] for a in sql.rows(con, "area-names")}
         areas.insert(con, areas.extent_spec(ex.path, ex.bbox, source_id, names))
     staged = staged_table(ex)  # noqa: F841  (read by the queries below as `staged`)
@@ -141,6 +162,10 @@ def write_extract(con: duckdb.DuckDBPyConnection, ex: Extract) -> tuple[int, int
     return source_id, int(inserted[0]) if inserted else 0
 
 
+#: The digest of a file whose sha256 is being computed beside its reading.
+_PENDING = "(pending)"
+
+
 def ingest(
     paths: list[str],
     db: str | None = None,
@@ -149,6 +174,7 @@ def ingest(
     quiet: bool = True,
     snapshot: datetime | None = None,
     snapshots: dict[str, datetime] | None = None,
+    pbf_reader: str = "scan",
 ) -> list[IngestResult]:
     """Read every input first; only when all are readable, write them in one transaction.
 
@@ -163,11 +189,27 @@ def ingest(
     results: list[IngestResult] = []
     pending: list[tuple[IngestResult, Extract]] = []
     for p in paths:
-        digest = sha256_of(Path(p)) if Path(p).is_file() else None
-        if digest is not None and digest in known:
-            results.append(IngestResult(p, None, "unchanged"))
-            continue
-        ex = read_file(p, include_speed=include_speed, progress=not quiet, digest=digest)
+        hashing: Future[str] | None = None
+        digest = None
+        if Path(p).is_file() and not known:
+            # Nothing stored can equal it: hash the file (hashlib leaves the GIL) beside the read.
+            hashing = ThreadPoolExecutor(1).submit(sha256_of, Path(p))
+            digest = _PENDING
+        elif Path(p).is_file():
+            digest = sha256_of(Path(p))
+            if digest in known:
+                results.append(IngestResult(p, None, "unchanged"))
+                continue
+        try:
+            ex = read_file(
+                p, include_speed=include_speed, progress=not quiet, digest=digest,
+                pbf_reader=pbf_reader,
+            )  # fmt: skip
+        finally:
+            if hashing is not None:
+                digest = hashing.result()
+        if hashing is not None:
+            ex.sha256 = str(digest)
         given = (snapshots or {}).get(p, snapshot)
         if given is not None and ex.snapshot is None:
             ex.snapshot, ex.snapshot_kind = given, "given"

@@ -61,6 +61,30 @@ def query_progress(con: duckdb.DuckDBPyConnection, label: str, enabled: bool) ->
         bar.close()
 
 
+@contextmanager
+def bytes_progress(label: str, total: int, enabled: bool) -> Iterator[Callback | None]:
+    """A bar over ``total`` bytes with an ETA; the caller reports each chunk it has done."""
+    if not enabled:
+        yield None
+        return
+    from tqdm import tqdm
+
+    bar = tqdm(
+        total=total, desc=label, file=sys.stderr, leave=False, unit="B", unit_scale=True,
+        bar_format="{l_bar}{bar}| {elapsed}<{remaining}",
+    )  # fmt: skip
+    lock = threading.Lock()
+
+    def step(n: int) -> None:
+        with lock:
+            bar.update(n)
+
+    try:
+        yield step
+    finally:
+        bar.close()
+
+
 def steps(items: list[str], label: str, enabled: bool) -> Iterator[str]:
     if not enabled or len(items) < 2:
         yield from items

@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import os
 import pty
+import re
 import struct
 import subprocess
 import sys
@@ -73,8 +74,15 @@ def _on_terminal(*args: str) -> str:
 
 def test_progress_on_a_terminal(big_pbf: Path, tmp_path: Path) -> None:
     out = _on_terminal("ingest", "--db", str(tmp_path / "a.duckdb"), str(big_pbf))
-    assert "reading cameras" in out and "elapsed" in out
+    # the block scan knows how far through the file it is: a bar with a share and an ETA
+    assert re.search(r"reading cameras: +\d+%\|", out), out
+    assert re.search(r"\| \d+:\d\d<(\?|\d+:\d\d)", out), out  # elapsed<remaining
     assert f"{209 * 6} cameras" in out
+    # ST_ReadOSM reports no progress: the elapsed time only
+    out = _on_terminal(
+        "ingest", "--pbf-reader", "st_readosm", "--db", str(tmp_path / "b.duckdb"), str(big_pbf)
+    )
+    assert "reading cameras" in out and "elapsed" in out
 
 
 def test_quiet_on_a_terminal_and_off_a_terminal(big_pbf: Path, tmp_path: Path) -> None:

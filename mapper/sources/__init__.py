@@ -106,7 +106,12 @@ def _text(s: str) -> str:
 
 
 def read_file(
-    path: str, *, include_speed: bool = False, progress: bool = False, digest: str | None = None
+    path: str,
+    *,
+    include_speed: bool = False,
+    progress: bool = False,
+    digest: str | None = None,
+    pbf_reader: str = "scan",
 ) -> Extract:
     """Detect the format of ``path`` from its first bytes and read its cameras."""
     from mapper.sources import geojson, overpass, pbf
@@ -128,7 +133,9 @@ def read_file(
         )
     digest = digest or sha256_of(p)
     if pbf.looks_like_pbf(head):
-        return pbf.read(path, digest, include_speed=include_speed, progress=progress)
+        return pbf.read(
+            path, digest, include_speed=include_speed, progress=progress, reader=pbf_reader
+        )
     text_head = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     if text_head[:1] in (b"{", b"["):
         data = load_json(p, path)

@@ -1,0 +1,793 @@
+"""camdensity's own camera scan of an OSM PBF: inflate every block, decode only what can hold a
+camera (https://wiki.openstreetmap.org/wiki/PBF_Format).
+
+A PBF block names every string it uses once, in its string table; elements refer to strings by
+index. A block whose table has no ``man_made`` key and no ``surveillance`` value (after
+trimming) holds no camera, and is not decoded at all. In the other blocks the dense-node
+key/value lists, ids and coordinates are decoded as whole numpy arrays; ways are walked one by
+one only in blocks whose table holds both strings. Blocks are inflated and scanned by a pool
+of threads (zlib and numpy release the GIL), a few blocks ahead of the reader.
+
+Camera ways are placed from their nodes in a second pass over the node blocks that can hold
+them (the first id of each block is kept in pass one).
+
+Blocks compressed with lz4, zstd or bzip2 raise :class:`Unsupported` (DuckDB spatial's
+``ST_ReadOSM`` does not read them either); raw, zlib and lzma blocks are read.
+"""
+
+from __future__ import annotations
+
+import bisect
+import lzma
+import os
+import types
+import zlib
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from mapper._native import LIB
+
+_zlib: types.ModuleType = zlib
+try:  # zlib-ng inflates the same streams about twice as fast as zlib
+    from zlib_ng import zlib_ng as _zlib
+except ImportError:  # pragma: no cover - zlib-ng is a dependency; zlib is the floor
+    pass
+
+#: A node, way or relation as found: id, latitude, longitude (ways: None) and its tags.
+Node = tuple[int, float, float, dict[str, str]]
+
+
+class Unsupported(Exception):
+    """The file uses a PBF feature this scan does not decode (a block compression)."""
+
+
+class Corrupt(ValueError):
+    """The bytes do not decode as the PBF format says they must."""
+
+
+@dataclass
+class Scan:
+    nodes: list[Node] = field(default_factory=list)
+    ways: list[tuple[int, list[int], dict[str, str]]] = field(default_factory=list)
+    #: (file offset, size) of each node block's blob, with the first node id it holds.
+    node_blocks: list[tuple[int, int, int]] = field(default_factory=list)
+    sorted_ids: bool = False
+
+
+KEY = b"man_made"
+VALUE = "surveillance"
+SPEED_KEY = b"highway"
+SPEED_VALUE = "speed_camera"
+
+
+def _varint(buf: bytes, i: int) -> tuple[int, int]:
+    value = 0
+    shift = 0
+    while True:
+        if i >= len(buf):
+            raise Corrupt("ends inside a number")
+        b = buf[i]
+        i += 1
+        value |= (b & 0x7F) << shift
+        if b < 0x80:
+            return value, i
+        shift += 7
+        if shift > 63:
+            raise Corrupt("a malformed number")
+
+
+def _fields(buf: bytes, start: int, end: int) -> Iterator[tuple[int, Any]]:
+    """The fields of one message: (number, value) for varints, (number, (start, end)) for
+    length-delimited payloads; fixed-width fields are skipped."""
+    i = start
+    while i < end:
+        key, i = _varint(buf, i)
+        wire = key & 7
+        if wire == 0:
+            v, i = _varint(buf, i)
+            yield key >> 3, v
+        elif wire == 2:
+            n, i = _varint(buf, i)
+            if i + n > end:
+                raise Corrupt("a field runs past its message")
+            yield key >> 3, (i, i + n)
+            i += n
+        elif wire == 1:
+            i += 8
+        elif wire == 5:
+            i += 4
+        else:
+            raise Corrupt(f"an unexpected field type {wire}")
+    if i != end:
+        raise Corrupt("a field runs past its message")
+
+
+_EMPTY = np.zeros(0, np.uint64)
+
+
+def uvarints(buf: bytes, start: int, end: int) -> np.ndarray:
+    """A packed run of unsigned varints, decoded as one uint64 array."""
+    if LIB is not None:
+        out = np.empty(end - start, np.uint64)
+        n = LIB.cd_uvarints(buf, start, end, out.ctypes.data, len(out))
+        if n < 0:
+            raise Corrupt("a malformed packed number")
+        return out[:n]
+    a = np.frombuffer(buf, np.uint8, end - start, start)
+    if not len(a):
+        return _EMPTY
+    more = a >= 0x80
+    if not more.any():
+        return a.astype(np.uint64)
+    if more[-1]:
+        raise Corrupt("a packed number runs past its field")
+    ends = np.flatnonzero(~more)
+    starts = np.empty_like(ends)
+    starts[0] = 0
+    starts[1:] = ends[:-1] + 1
+    lens = ends - starts + 1
+    longest = int(lens.max())
+    if longest > 10:
+        raise Corrupt("a malformed number")
+    out = (a[starts] & 0x7F).astype(np.uint64)
+    for j in range(1, longest):
+        m = np.flatnonzero(lens > j)
+        out[m] |= (a[starts[m] + j] & 0x7F).astype(np.uint64) << np.uint64(7 * j)
+    return out
+
+
+def svarints(buf: bytes, start: int, end: int) -> np.ndarray:
+    """Packed zigzag-coded varints (sint64), decoded."""
+    u = uvarints(buf, start, end)
+    return (u >> np.uint64(1)).view(np.int64) ^ -(u & np.uint64(1)).view(np.int64)
+
+
+def deltas(buf: bytes, span: tuple[int, int]) -> np.ndarray:
+    """A delta-coded packed sint64 field (ids, coordinates), as absolute values."""
+    if LIB is not None:
+        out = np.empty(span[1] - span[0], np.int64)
+        n = LIB.cd_deltas(buf, span[0], span[1], out.ctypes.data, len(out))
+        if n < 0:
+            raise Corrupt("a malformed packed number")
+        return out[:n]
+    return np.cumsum(svarints(buf, *span))
+
+
+def spans(buf: bytes, start: int, end: int, key: int) -> tuple[list[int], list[int]]:
+    """The payload starts and lengths of the length-delimited fields from ``start`` to
+    ``end``, each of which must have the key byte ``key``."""
+    if LIB is not None:
+        out = np.empty(2 * (end - start) // 2 + 2, np.int64)
+        n = LIB.cd_spans(buf, start, end, key, out.ctypes.data, len(out) // 2)
+        if n < 0:
+            raise Corrupt("a malformed list of messages")
+        return out[: 2 * n : 2].tolist(), out[1 : 2 * n : 2].tolist()
+    at: list[int] = []
+    lens: list[int] = []
+    i = start
+    while i < end:
+        if buf[i] != key:
+            raise Corrupt("a malformed list of messages")
+        n = buf[i + 1] if i + 1 < end else 0x80
+        if n < 0x80:
+            j = i + 2
+        else:
+            n, j = _varint(buf, i + 1)
+        if j + n > end:
+            raise Corrupt("a message runs past its list")
+        at.append(j)
+        lens.append(n)
+        i = j + n
+    return at, lens
+
+
+class Block:
+    """One inflated PrimitiveBlock: its string table (walked on demand) and its groups."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.granularity = 100
+        self.lat_offset = 0
+        self.lon_offset = 0
+        self.table = (0, 0)
+        self.groups: list[tuple[int, int]] = []
+        for number, value in _fields(data, 0, len(data)):
+            if number == 1:
+                self.table = value
+            elif number == 2:
+                self.groups.append(value)
+            elif number == 17:
+                self.granularity = value
+            elif number == 19:
+                self.lat_offset = _signed(value)
+            elif number == 20:
+                self.lon_offset = _signed(value)
+        #: Where each string of the table starts and how long it is, once walked.
+        self._at: list[int] | None = None
+        self._len: list[int] = []
+        self._text: dict[int, str] = {}
+
+    def has(self, text: bytes) -> bool:
+        return self.data.find(text, *self.table) >= 0
+
+    def _walk(self) -> None:
+        """Find where every string of the table starts (once, on first use)."""
+        if self._at is None:
+            self._at, self._len = spans(self.data, *self.table, 0x0A)
+
+    def string(self, index: int) -> str:
+        got = self._text.get(index)
+        if got is None:
+            self._walk()
+            assert self._at is not None
+            if not 0 <= index < len(self._at):
+                raise Corrupt("a string id beyond the string table")
+            j = self._at[index]
+            got = self._text[index] = text(self.data[j : j + self._len[index]])
+        return got
+
+    def ids_of(self, key: bytes, value: str) -> tuple[list[int], list[int]]:
+        """Indexes of the string ``key`` and of the strings that trim to ``value``."""
+        keys = [i for i in self._where(key) if self.string(i) == key.decode()]
+        values = [i for i in self._where(value.encode()) if self.string(i).strip() == value]
+        return keys, values
+
+    def _where(self, needle: bytes) -> list[int]:
+        """Strings holding ``needle`` (a candidate list: the caller compares whole strings)."""
+        found: list[int] = []
+        i, end = self.table
+        while (p := self.data.find(needle, i, end)) >= 0:
+            self._walk()
+            assert self._at is not None
+            k = bisect.bisect_right(self._at, p) - 1
+            if k >= 0 and (not found or found[-1] != k):
+                found.append(k)
+            i = p + 1
+        return found
+
+    def tags(self, sids: list[int]) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for k in range(0, len(sids) - 1, 2):
+            out[self.string(sids[k])] = self.string(sids[k + 1])
+        return out
+
+    def lat(self, raw: np.ndarray) -> np.ndarray:
+        return (self.lat_offset + self.granularity * raw) / 1e9
+
+    def lon(self, raw: np.ndarray) -> np.ndarray:
+        return (self.lon_offset + self.granularity * raw) / 1e9
+
+
+def _signed(v: int) -> int:
+    """An int64 field read as a varint."""
+    return v - (1 << 64) if v >= 1 << 63 else v
+
+
+def text(b: bytes) -> str:
+    return b.decode("utf-8", "replace")
+
+
+@dataclass
+class Wanted:
+    """What counts as a camera, as string ids of one block."""
+
+    keys: list[int]
+    values: list[int]
+    speed_keys: list[int]
+    speed_values: list[int]
+
+
+def _wanted(block: Block, include_speed: bool) -> Wanted | None:
+    """The string ids to look for in ``block``, or None when it cannot hold a camera."""
+    cams = block.has(KEY) and block.has(VALUE.encode())
+    speed = include_speed and block.has(SPEED_KEY) and block.has(SPEED_VALUE.encode())
+    if not cams and not speed:
+        return None
+    keys, values = block.ids_of(KEY, VALUE) if cams else ([], [])
+    skeys, svalues = block.ids_of(SPEED_KEY, SPEED_VALUE) if speed else ([], [])
+    if not (keys and values) and not (skeys and svalues):
+        return None
+    return Wanted(keys, values, skeys, svalues)
+
+
+@dataclass
+class BlockResult:
+    nodes: list[Node] = field(default_factory=list)
+    speed: list[bool] = field(default_factory=list)
+    ways: list[tuple[int, list[int], dict[str, str]]] = field(default_factory=list)
+    first_node_id: int | None = None
+
+
+def scan_block(data: bytes, include_speed: bool) -> BlockResult:
+    """The cameras of one inflated block."""
+    out = BlockResult()
+    block = Block(data)
+    wanted = _wanted(block, include_speed)
+    for start, end in block.groups:
+        first = _first_field(data, start, end)
+        if first == 2:
+            for number, span in _fields(data, start, end):
+                if number == 2:
+                    _dense(block, span, wanted, out)
+        elif first == 1:
+            for number, span in _fields(data, start, end):
+                if number == 1:
+                    _plain_node(block, span, wanted, out)
+        elif first == 3 and wanted is not None and wanted.keys and wanted.values:
+            _ways(block, (start, end), wanted, out)
+    return out
+
+
+def _first_field(data: bytes, start: int, end: int) -> int:
+    """The field number a group starts with (a group holds one kind of element)."""
+    if start >= end:
+        return 0
+    key, _ = _varint(data, start)
+    return key >> 3
+
+
+def _dense(block: Block, span: tuple[int, int], wanted: Wanted | None, out: BlockResult) -> None:
+    data = block.data
+    parts: dict[int, tuple[int, int]] = {}
+    for number, value in _fields(data, *span):
+        if number in (1, 8, 9, 10) and isinstance(value, tuple):
+            parts[number] = value
+    ids_span = parts.get(1, (0, 0))
+    if out.first_node_id is None and ids_span[1] > ids_span[0]:
+        out.first_node_id = _zigzag(_varint(data, ids_span[0])[0])
+    if wanted is None or 10 not in parts:
+        return
+    kv_span = parts[10]
+    cams = _tagged(data, kv_span, wanted.keys, wanted.values)
+    speed = _tagged(data, kv_span, wanted.speed_keys, wanted.speed_values)
+    if not cams and not speed:
+        return
+    ids = deltas(data, ids_span)
+    lats = deltas(data, parts.get(8, (0, 0)))
+    lons = deltas(data, parts.get(9, (0, 0)))
+    if not len(ids) == len(lats) == len(lons) == data.count(0, *kv_span):
+        raise Corrupt("dense nodes of unequal lengths")
+    tagged = {**speed, **cams}
+    found = sorted(tagged)
+    where = np.array(found, np.int64)
+    lat = block.lat(lats[where]).tolist()
+    lon = block.lon(lons[where]).tolist()
+    ident = ids[where].tolist()
+    memo: dict[bytes, dict[str, str]] = {}
+    for k, n in enumerate(found):
+        node_span = tagged[n]
+        raw = data[node_span[0] : node_span[1]]
+        tags = memo.get(raw)
+        if tags is None:
+            tags = memo[raw] = block.tags(_unpack(data, *node_span))
+        out.nodes.append((ident[k], lat[k], lon[k], tags))
+        out.speed.append(n not in cams)
+
+
+def _tagged(
+    data: bytes, kv: tuple[int, int], keys: list[int], values: list[int]
+) -> dict[int, tuple[int, int]]:
+    """Dense nodes (by index) holding a key in ``keys`` with a value in ``values``, each with
+    the span of its key/value list; found by searching the encoded pair, not by decoding.
+
+    The list of every node ends with a 0, the only zero byte a canonical varint run holds, so
+    counting zero bytes before a match gives its node; a match must also start a number and sit
+    at a key's place (an even position) in its node's list.
+    """
+    start, end = kv
+    at: list[int] = []
+    for k in keys:
+        for v in values:
+            pattern = _encode(k) + _encode(v)
+            i = start
+            while (p := data.find(pattern, i, end)) >= 0:
+                at.append(p)
+                i = p + 1
+    found: dict[int, tuple[int, int]] = {}
+    node, counted = 0, start
+    for p in sorted(at):
+        if p > start and data[p - 1] >= 0x80:
+            continue  # inside a number
+        first = data.rfind(0, start, p) + 1 or start
+        if sum(1 for b in data[first:p] if b < 0x80) % 2:
+            continue  # a value followed by a key
+        last = data.find(0, p, end)
+        if last < 0:
+            raise Corrupt("a key/value list without its end")
+        node += data.count(0, counted, first)
+        counted = first
+        found[node] = (first, last)
+    return found
+
+
+def _unpack(data: bytes, start: int, end: int) -> list[int]:
+    """A short packed run of unsigned varints, as a list."""
+    out: list[int] = []
+    i = start
+    while i < end:
+        b = data[i]
+        if b < 0x80:
+            out.append(b)
+            i += 1
+        else:
+            v, i = _varint(data, i)
+            out.append(v)
+    return out
+
+
+def _keys_values(data: bytes, parts: dict[int, tuple[int, int]]) -> list[int]:
+    keys = uvarints(data, *parts.get(2, (0, 0))).tolist()
+    values = uvarints(data, *parts.get(3, (0, 0))).tolist()
+    if len(keys) != len(values):
+        raise Corrupt("keys and values of unequal lengths")
+    sids: list[int] = []
+    for k, v in zip(keys, values, strict=True):
+        sids += (k, v)
+    return sids
+
+
+def _match(sids: list[int], keys: list[int], values: list[int]) -> bool:
+    return any(sids[i] in keys and sids[i + 1] in values for i in range(0, len(sids), 2))
+
+
+def _plain_node(
+    block: Block, span: tuple[int, int], wanted: Wanted | None, out: BlockResult
+) -> None:
+    data = block.data
+    ident = lat = lon = 0
+    parts: dict[int, tuple[int, int]] = {}
+    for number, value in _fields(data, *span):
+        if number == 1:
+            ident = _zigzag(value)
+        elif number == 8:
+            lat = _zigzag(value)
+        elif number == 9:
+            lon = _zigzag(value)
+        elif isinstance(value, tuple):
+            parts[number] = value
+    if out.first_node_id is None:
+        out.first_node_id = ident
+    if wanted is None:
+        return
+    sids = _keys_values(data, parts)
+    cam = _match(sids, wanted.keys, wanted.values)
+    speed = not cam and _match(sids, wanted.speed_keys, wanted.speed_values)
+    if cam or speed:
+        la = float(block.lat(np.array([lat]))[0])
+        lo = float(block.lon(np.array([lon]))[0])
+        out.nodes.append((ident, la, lo, block.tags(sids)))
+        out.speed.append(speed)
+
+
+def _ways(block: Block, group: tuple[int, int], wanted: Wanted, out: BlockResult) -> None:
+    """The camera ways of a group of ways.
+
+    Ways are found without decoding them one by one: the message boundaries are walked, then
+    every way's key and value lists are decoded together as numpy arrays.
+    """
+    data = block.data
+    if not _near(data, group, wanted):
+        return
+    at, lens = spans(data, *group, 0x1A)
+    if not at:
+        return
+    a = np.frombuffer(data, np.uint8)
+    starts = np.array(at, np.int64)
+    ends = starts + np.array(lens, np.int64)
+    found = _field_spans(a, starts, ends, (2, 3))
+    if found is None:  # an unusual layout: look at every way
+        hits = range(len(at))
+    else:
+        (k0, k1), (v0, v1) = found
+        keys, key_way = _packed_runs(a, k0, k1)
+        values, value_way = _packed_runs(a, v0, v1)
+        if len(keys) != len(values) or not np.array_equal(key_way, value_way):
+            raise Corrupt("keys and values of unequal lengths")
+        camera = np.isin(keys, wanted.keys) & np.isin(values, wanted.values)
+        hits = np.unique(key_way[camera]).tolist()
+    for k in hits:
+        _way(block, (at[k], at[k] + lens[k]), wanted, out)
+
+
+#: How far (bytes) before a way's camera value its man_made key may be, at most: the rest of
+#: its key list and the head of its value list lie between them (about 250 tags).
+NEAR = 1024
+
+
+def _near(data: bytes, group: tuple[int, int], wanted: Wanted) -> bool:
+    """Whether an encoded camera value follows an encoded man_made key within NEAR bytes
+    somewhere in ``group``: a cheap test that rules out most groups of ways."""
+    start, end = group
+    keys = [_encode(k) for k in wanted.keys]
+    for v in wanted.values:
+        pattern = _encode(v)
+        i = start
+        while (p := data.find(pattern, i, end)) >= 0:
+            i = p + 1
+            if any(data.find(k, max(start, p - NEAR), p) >= 0 for k in keys):
+                return True
+    return False
+
+
+def _encode(v: int) -> bytes:
+    out = bytearray()
+    while v >= 0x80:
+        out.append((v & 0x7F) | 0x80)
+        v >>= 7
+    out.append(v)
+    return bytes(out)
+
+
+def _varints_at(a: np.ndarray, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The varints starting at each of ``pos``: (values, positions after them)."""
+    value = np.zeros(len(pos), np.uint64)
+    at = pos.copy()
+    live = np.ones(len(pos), bool)
+    for j in range(10):
+        idx = np.flatnonzero(live)
+        if not len(idx):
+            return value, at
+        if at[idx].max() >= len(a):
+            raise Corrupt("ends inside a number")
+        b = a[at[idx]]
+        value[idx] |= (b & 0x7F).astype(np.uint64) << np.uint64(7 * j)
+        at[idx] += 1
+        live[idx] = b >= 0x80
+    raise Corrupt("a malformed number")
+
+
+def _field_spans(
+    a: np.ndarray, starts: np.ndarray, ends: np.ndarray, numbers: tuple[int, ...]
+) -> list[tuple[np.ndarray, np.ndarray]] | None:
+    """For every message [starts, ends), the payload span of each field in ``numbers``
+    (empty when absent); None when a message has a field this walk does not expect."""
+    found = {n: (starts.copy(), starts.copy()) for n in numbers}
+    pos = starts.copy()
+    for _ in range(16):
+        live = np.flatnonzero(pos < ends)
+        if not len(live):
+            return [found[n] for n in numbers]
+        key = a[pos[live]]
+        if (key >= 0x80).any():
+            return None
+        wire, number = key & 7, key >> 3
+        value, after = _varints_at(a, pos[live] + 1)
+        step = np.where(wire == 2, value.astype(np.int64), 0)
+        if ((wire != 0) & (wire != 2)).any() or (after + step > ends[live]).any():
+            return None
+        for n in numbers:
+            m = (number == n) & (wire == 2)
+            found[n][0][live[m]] = after[m]
+            found[n][1][live[m]] = after[m] + step[m]
+        pos[live] = after + step
+    return None
+
+
+def _packed_runs(a: np.ndarray, s: np.ndarray, e: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The packed varint runs a[s:e] of many messages: all values, and each one's message."""
+    lens = e - s
+    total = int(lens.sum())
+    if not total:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    owner = np.repeat(np.arange(len(s)), lens)
+    offset = np.cumsum(lens) - lens
+    idx = np.arange(total) - np.repeat(offset, lens) + np.repeat(s, lens)
+    b = np.ascontiguousarray(a[idx])
+    values = uvarints(b.tobytes(), 0, total).astype(np.int64)
+    last = np.flatnonzero(b < 0x80)
+    if len(last) != len(values):
+        raise Corrupt("a packed number runs past its field")
+    return values, owner[last]
+
+
+def _way(block: Block, span: tuple[int, int], wanted: Wanted, out: BlockResult) -> None:
+    data = block.data
+    ident = 0
+    parts: dict[int, tuple[int, int]] = {}
+    for number, value in _fields(data, *span):
+        if number == 1:
+            ident = _signed(value)
+        elif isinstance(value, tuple):
+            parts[number] = value
+    sids = _keys_values(data, parts)
+    if _match(sids, wanted.keys, wanted.values):
+        refs = deltas(data, parts.get(8, (0, 0))).tolist()
+        out.ways.append((ident, refs, block.tags(sids)))
+
+
+# ---------------------------------------------------------------------------------------------
+# The file: blocks, inflated by a pool of threads.
+
+
+@dataclass
+class Blob:
+    offset: int  # of the Blob message in the file
+    size: int
+    kind: bytes
+
+
+def blobs(fd: int, size: int) -> Iterator[Blob]:
+    """Every block of the file, in order (their framing is checked by ``pbf.check_blocks``).
+
+    Reads go through ``os.pread``: nothing of the file is mapped, so memory stays flat however
+    large the input, and threads read side by side."""
+    pos = 0
+    while pos < size:
+        length = int.from_bytes(os.pread(fd, 4, pos), "big")
+        pos += 4
+        head = os.pread(fd, length, pos)
+        if len(head) != length:
+            raise Corrupt("ends inside a block header")
+        kind, datasize = b"", 0
+        for number, value in _fields(head, 0, length):
+            if number == 1 and isinstance(value, tuple):
+                kind = head[value[0] : value[1]]
+            elif number == 3 and isinstance(value, int):
+                datasize = value
+        pos += length
+        yield Blob(pos, datasize, kind)
+        pos += datasize
+
+
+def inflate(fd: int, blob: Blob) -> bytes:
+    data = os.pread(fd, blob.size, blob.offset)
+    if len(data) != blob.size:
+        raise Corrupt("ends inside a block")
+    raw = zdata = None
+    raw_size = 0
+    method = 0
+    view = memoryview(data)
+    for number, value in _fields(data, 0, len(data)):
+        if number == 1:
+            raw = data[value[0] : value[1]]
+        elif number == 2:
+            raw_size = value
+        elif number in (3, 4, 5, 6, 7):
+            method, zdata = number, view[value[0] : value[1]]
+    if raw is not None:
+        return raw
+    if zdata is None:
+        raise Corrupt("a block without data")
+    if method == 3:
+        out: bytes = _zlib.decompress(zdata, bufsize=max(raw_size, 1))
+    elif method == 4:
+        out = lzma.decompress(zdata)
+    else:
+        name = {5: "bzip2", 6: "lz4", 7: "zstd"}.get(method, f"type {method}")
+        raise Unsupported(f"{name} block compression")
+    if raw_size and len(out) != raw_size:
+        raise Corrupt("a block inflates to another size than it says")
+    return out
+
+
+def run_blocks(
+    path: str,
+    work: Callable[[bytes], Any],
+    *,
+    select: Callable[[int, Blob], bool] | None = None,
+    progress: Callable[[int], None] | None = None,
+    threads: int | None = None,
+) -> Iterator[tuple[int, Blob, Any]]:
+    """``work(inflated block)`` for every data block (or those ``select`` keeps), by a pool of
+    threads; results in file order, a few blocks ahead of the consumer."""
+    threads = threads or min(4, os.cpu_count() or 1)
+    ahead: list[tuple[int, Blob, Future[Any]]] = []
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        with ThreadPoolExecutor(threads) as pool:
+            try:
+                window = 3 * threads
+                for n, blob in enumerate(blobs(fd, os.fstat(fd).st_size)):
+                    if blob.kind != b"OSMData" or (select is not None and not select(n, blob)):
+                        if progress is not None:
+                            progress(blob.size)
+                        continue
+                    ahead.append((n, blob, pool.submit(_job, fd, blob, work)))
+                    while len(ahead) > window:
+                        yield _take(ahead, progress)
+                while ahead:
+                    yield _take(ahead, progress)
+            finally:
+                for *_, fut in ahead:
+                    fut.cancel()
+                pool.shutdown(wait=True)
+                ahead.clear()
+    finally:
+        os.close(fd)
+
+
+def _job(fd: int, blob: Blob, work: Callable[[bytes], Any]) -> Any:
+    return work(inflate(fd, blob))
+
+
+def _take(
+    ahead: list[tuple[int, Blob, Future[Any]]], progress: Callable[[int], None] | None
+) -> tuple[int, Blob, Any]:
+    n, blob, fut = ahead.pop(0)
+    result = fut.result()
+    if progress is not None:
+        progress(blob.size)
+    return n, blob, result
+
+
+def scan(
+    path: str, *, include_speed: bool, progress: Callable[[int], None] | None = None
+) -> tuple[Scan, list[bool]]:
+    """Pass one: camera nodes and camera ways (with their node refs) of the file."""
+    found = Scan()
+    speed: list[bool] = []
+    shared: dict[tuple[tuple[str, str], ...], dict[str, str]] = {}
+    for _, blob, r in run_blocks(path, lambda d: scan_block(d, include_speed), progress=progress):
+        if r.first_node_id is not None:
+            found.node_blocks.append((blob.offset, blob.size, r.first_node_id))
+        # cameras tagged alike share one dict (read-only from here on)
+        found.nodes += [
+            (i, la, lo, shared.setdefault(tuple(tags.items()), tags)) for i, la, lo, tags in r.nodes
+        ]
+        speed += r.speed
+        found.ways += r.ways
+    return found, speed
+
+
+def node_coordinates(
+    path: str,
+    wanted: set[int],
+    node_blocks: list[tuple[int, int, int]],
+    sorted_ids: bool,
+    *,
+    progress: Callable[[int], None] | None = None,
+) -> dict[int, tuple[float, float]]:
+    """Pass two: the coordinates of the nodes ``wanted`` (camera ways' refs).
+
+    In a file sorted by id only the node blocks whose id range can hold a wanted id are read.
+    """
+    want = np.array(sorted(wanted), np.int64)
+    keep: set[int] | None = None
+    if sorted_ids and node_blocks:
+        firsts = [b[2] for b in node_blocks]
+        keep = set()
+        for ident in want.tolist():
+            k = bisect.bisect_right(firsts, ident) - 1
+            if k >= 0:
+                keep.add(node_blocks[k][0])
+    coords: dict[int, tuple[float, float]] = {}
+
+    def work(data: bytes) -> list[tuple[int, float, float]]:
+        block = Block(data)
+        got: list[tuple[int, float, float]] = []
+        for start, end in block.groups:
+            for number, span in _fields(data, start, end):
+                if number == 2:
+                    parts = {n: v for n, v in _fields(data, *span) if n in (1, 8, 9)}
+                    ids = deltas(data, parts.get(1, (0, 0)))
+                    hit = np.flatnonzero(np.isin(ids, want))
+                    if len(hit):
+                        lat = block.lat(deltas(data, parts.get(8, (0, 0)))[hit])
+                        lon = block.lon(deltas(data, parts.get(9, (0, 0)))[hit])
+                        got += zip(ids[hit].tolist(), lat.tolist(), lon.tolist(), strict=True)
+                elif number == 1:
+                    fields = dict(_fields(data, *span))
+                    ident = _zigzag(fields.get(1, 0))
+                    if ident in wanted:
+                        la, lo = _zigzag(fields.get(8, 0)), _zigzag(fields.get(9, 0))
+                        got.append((ident, float(block.lat(np.array([la]))[0]),
+                                    float(block.lon(np.array([lo]))[0])))  # fmt: skip
+        return got
+
+    def select(_: int, blob: Blob) -> bool:
+        return keep is None or blob.offset in keep
+
+    for _, _, got in run_blocks(path, work, select=select, progress=progress):
+        for ident, la, lo in got:
+            coords.setdefault(ident, (la, lo))
+    return coords
+
+
+def _zigzag(v: Any) -> int:
+    if not isinstance(v, int):
+        raise Corrupt("a malformed node")
+    return (v >> 1) ^ -(v & 1)

@@ -1,0 +1,144 @@
+"""camdensity's own PBF block scan (mapper.sources.pbf_scan): the same cameras as DuckDB
+spatial's ST_ReadOSM on every shipped extract, its numpy loops equal to its C loops, and the
+PBF variants libosmium writes (plain nodes, uncompressed blocks, lz4, unsorted files)."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+from typing import Any
+
+import osmium
+import pytest
+
+from mapper import _native
+from mapper.errors import InputError
+from mapper.sources import Extract, pbf, pbf_scan
+from tests.conftest import HELSINKI, LONDON, MONACO, MUNICH
+
+PBFS = [MUNICH, HELSINKI, LONDON, MONACO]
+
+
+def _cameras(ex: Extract) -> list[tuple[Any, ...]]:
+    # ST_ReadOSM scales coordinates by multiplying by 1e-9, the scan divides by 1e9: the two
+    # can differ in the last bit, so compare to 1e-9 degrees (0.1 mm)
+    return sorted(
+        (e.osm_type, e.osm_id, round(e.lat, 9), round(e.lon, 9), sorted(e.tags.items()),
+         e.speed_camera)
+        for e in ex.elements
+    )  # fmt: skip
+
+
+def _read(path: Path, reader: str = "scan", speed: bool = False) -> Extract:
+    return pbf.read(str(path), "-", include_speed=speed, progress=False, reader=reader)
+
+
+def test_the_c_loops_are_built() -> None:
+    """`make setup` builds them (hatch_build.py); without them the numpy loops do the work."""
+    assert _native.LIB is not None, f"no {_native.LIBRARY}: is a C compiler installed?"
+
+
+@pytest.mark.parametrize("speed", [False, True], ids=["cameras", "and-speed-cameras"])
+@pytest.mark.parametrize("path", PBFS, ids=lambda p: p.stem)
+def test_scan_finds_what_st_readosm_finds(path: Path, speed: bool) -> None:
+    scan, duck = _read(path, "scan", speed), _read(path, "st_readosm", speed)
+    assert scan.elements and _cameras(scan) == _cameras(duck)
+    assert scan.skipped_ways == duck.skipped_ways and scan.rejected == duck.rejected
+    assert (scan.snapshot, scan.bbox) == (duck.snapshot, duck.bbox)
+
+
+@pytest.mark.parametrize("path", PBFS, ids=lambda p: p.stem)
+def test_numpy_loops_equal_the_c_loops(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with_c = _read(path, speed=True)
+    monkeypatch.setattr(pbf_scan, "LIB", None)
+    assert _cameras(_read(path, speed=True)) == _cameras(with_c)
+
+
+def _encode(v: int) -> bytes:
+    out = bytearray()
+    while True:
+        if v < 0x80:
+            return bytes(out + bytes([v]))
+        out.append((v & 0x7F) | 0x80)
+        v >>= 7
+
+
+def test_packed_numbers_decode_alike_in_c_and_numpy(monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = random.Random(8)
+    values = [rng.choice([0, 1, -1, 2**31, -(2**40), 2**62, -(2**63), rng.randint(-999, 999)])
+              for _ in range(5000)]  # fmt: skip
+    # deltas as a writer computes them in int64 (wrapping); the running sum wraps back
+    deltas = [(b - a + 2**63) % 2**64 - 2**63 for a, b in zip([0, *values], values, strict=False)]
+    zigzag = [((d << 1) ^ (d >> 63)) & (2**64 - 1) for d in deltas]
+    buf = b"xx" + b"".join(_encode(z) for z in zigzag) + b"yy"
+    span = (2, len(buf) - 2)
+    runs = {}
+    for lib in (_native.LIB, None):
+        monkeypatch.setattr(pbf_scan, "LIB", lib)
+        runs[lib is None] = (
+            pbf_scan.deltas(buf, span).tolist(),
+            pbf_scan.uvarints(buf, *span).tolist(),
+            pbf_scan.spans(b"\x0a\x02ab\x0a\x00\x0a\x01c", 0, 9, 0x0A),
+        )
+        assert runs[lib is None][0] == values
+        assert runs[lib is None][1] == zigzag
+        for bad in (b"\x80", b"\xff" * 11 + b"\x01"):  # runs past its field; longer than 10
+            with pytest.raises(pbf_scan.Corrupt):
+                pbf_scan.deltas(buf[:2] + bad, (2, 2 + len(bad)))
+        with pytest.raises(pbf_scan.Corrupt):
+            pbf_scan.spans(b"\x0a\x05ab", 0, 4, 0x0A)  # a string runs past its table
+    assert runs[True] == runs[False]
+    assert runs[True][2] == ([2, 6, 8], [2, 0, 1])
+
+
+def _rewrite(src: Path, out: Path, options: str) -> Path:
+    with osmium.SimpleWriter(osmium.io.File(str(out), options)) as w:
+        for o in osmium.FileProcessor(str(src)):
+            w.add(o)
+    return out
+
+
+@pytest.mark.parametrize(
+    "options", ["pbf,pbf_dense_nodes=false", "pbf,pbf_compression=none", "pbf,add_metadata=false"]
+)
+def test_pbf_variants_libosmium_writes(options: str, tmp_path: Path) -> None:
+    """Plain (not dense) nodes, uncompressed blocks, no metadata: London's 22 camera nodes and
+    its camera way, placed at the same centroid."""
+    out = _rewrite(LONDON, tmp_path / "london.osm.pbf", options)
+    assert _cameras(_read(out)) == _cameras(_read(LONDON))
+
+
+def test_lz4_blocks_are_refused_with_a_way_out(tmp_path: Path) -> None:
+    out = _rewrite(LONDON, tmp_path / "london.osm.pbf", "pbf,pbf_compression=lz4")
+    with pytest.raises(InputError, match="lz4 block compression is not supported.*osmium cat"):
+        _read(out)
+
+
+def test_camera_ways_in_an_unsorted_file_with_many_tags(tmp_path: Path) -> None:
+    """A file written out of id order (no Sort.Type_then_ID in its header): pass two reads
+    every node block. A camera way with 200 other tags before man_made is still found."""
+    mut = osmium.osm.mutable
+    out = tmp_path / "ways.osm.pbf"
+    many = {f"note:{i:03d}": "x" * 20 for i in range(200)}
+    with osmium.SimpleWriter(str(out)) as w:
+        for i in range(1, 9):
+            w.add_node(mut.Node(id=100 - i, location=(10 + i / 1000, 50.0), tags={}))
+        w.add_node(mut.Node(id=5, location=(10.5, 50.5), tags={"man_made": "surveillance"}))
+        w.add_way(mut.Way(id=7, nodes=[99, 98, 97, 96, 99],
+                          tags={**many, "man_made": "surveillance"}))  # fmt: skip
+        w.add_way(mut.Way(id=8, nodes=[95, 94], tags={"building": "yes"}))
+        w.add_way(mut.Way(id=9, nodes=[93, 1234], tags={"man_made": " surveillance "}))
+    ex = _read(out)
+    found = {(e.osm_type, e.osm_id): (round(e.lat, 7), round(e.lon, 7)) for e in ex.elements}
+    # the closed way's distinct nodes 99, 98, 97, 96: lon 10.001 ... 10.004
+    assert found == {("node", 5): (50.5, 10.5), ("way", 7): (50.0, 10.0025)}
+    assert ex.skipped_ways == [9]  # node 1234 is not in the file
+    assert _cameras(ex) == _cameras(_read(out, "st_readosm"))
+
+
+def test_a_file_cut_inside_a_block_is_an_input_error(tmp_path: Path) -> None:
+    data = MUNICH.read_bytes()
+    cut = tmp_path / "cut.osm.pbf"
+    cut.write_bytes(data[: len(data) // 2])
+    with pytest.raises(InputError, match="truncated or corrupt PBF"):
+        _read(cut)
