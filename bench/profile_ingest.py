@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/profile_ingest.py bench/data/munich_x10.osm.pbf
 
-Each phase calls the same library function that ``ingest`` calls, in the same order, and is
+Each phase calls the same library functions that ``ingest`` calls, in the same order, and is
 timed on its own (wall and process CPU, which includes DuckDB's threads); the peak RSS after
 each phase is the process's high-water mark so far. For a sampled profile of the real command
 with native frames (DuckDB, libosmium, zlib):
@@ -13,6 +13,7 @@ with native frames (DuckDB, libosmium, zlib):
 
 from __future__ import annotations
 
+import os
 import resource
 import subprocess
 import sys
@@ -47,34 +48,48 @@ def main(argv: list[str]) -> int:
     total_us = max(int(line.split("|")[1]) for line in done.stderr.splitlines()[1:])
     print(f"{'import mapper.cli (fresh process, -X importtime)':52s} {total_us / 1e6:7.2f} s")
 
-    from mapper import sql
-    from mapper.ingest import staged_table, write_extract
-    from mapper.sources import pbf, read_file, sha256_of
-    from mapper.store import open_store, scratch, transaction
+    import duckdb
+
+    from mapper.ingest import stage, write_extract
+    from mapper.sources import pbf, pbf_scan, read_file, sha256_of
+    from mapper.store import open_store, transaction
 
     digest = _phase("sha256 of the file", lambda: sha256_of(Path(path)), log)
+    _phase("check_blocks (framing, sizes)", lambda: pbf.check_blocks(path), log)
     _phase("PBF header (pyosmium)", lambda: pbf._header(path), log)
-    con = _phase("scratch DuckDB + LOAD spatial", scratch, log)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        blobs = [b for b in pbf_scan.blobs(fd, os.fstat(fd).st_size) if b.kind == b"OSMData"]
+        blocks = _phase(
+            f"inflate all {len(blobs):,} blocks, one thread",
+            lambda: [pbf_scan.inflate(fd, b) for b in blobs],
+            log,
+        )
+    finally:
+        os.close(fd)
     _phase(
-        "pbf-cameras query, rows as dicts (as pbf.read)",
-        lambda: sql.rows(con, "pbf-cameras", path=path, speed=False),
+        "scan_block on every inflated block, one thread",
+        lambda: [pbf_scan.scan_block(d, False) for d in blocks],
         log,
     )
+    blocks.clear()  # free them before the next phase
     _phase(
-        "pbf-cameras query, to Arrow",
-        lambda: sql.run(con, "pbf-cameras", path=path, speed=False).to_arrow_table(),
+        "pbf_scan.scan: both, by the thread pool (as ingest)",
+        lambda: pbf_scan.scan(path, include_speed=False),
         log,
     )
-    _phase(
-        "ST_ReadOSM: count every element",
-        lambda: con.execute("SELECT count(*) FROM ST_ReadOSM($p)", {"p": path}).fetchall(),
-        log,
-    )
-    con.close()
     ex = _phase(
         "read_file (all of the reading, as ingest)", lambda: read_file(path, digest=digest), log
     )
-    _phase(f"staged_table: normalise {len(ex.elements):,} cameras", lambda: staged_table(ex), log)
+
+    def staged() -> None:
+        con = duckdb.connect(":memory:")
+        try:
+            stage(con, ex)
+        finally:
+            con.close()
+
+    _phase(f"stage: normalise {len(ex.elements):,} cameras, into DuckDB", staged, log)
     with tempfile.TemporaryDirectory() as tmp:
         db = str(Path(tmp) / "p.duckdb")
 

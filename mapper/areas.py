@@ -5,7 +5,6 @@ and their populations. Areas are geodesic (WGS84 ellipsoid) unless an official a
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,7 @@ from pyproj import Geod
 from shapely.geometry import MultiPolygon, Polygon, box, shape
 from shapely.geometry.base import BaseGeometry
 
-from mapper import AREA_KINDS, sql
+from mapper import AREA_KINDS, extent, sql
 from mapper.errors import InputError, NotFound
 from mapper.sources import load_json
 from mapper.store import open_store, store_path, transaction
@@ -372,20 +371,12 @@ def _dedupe_names(specs: list[AreaSpec]) -> None:
 def extent_spec(
     path: str, bbox: tuple[float, float, float, float], source_id: int | None, existing: set[str]
 ) -> AreaSpec:
-    """The study area of a clipped extract: its header bounding box."""
-    stem = os.path.basename(path)
-    for suffix in (".osm.pbf", ".pbf"):
-        if stem.endswith(suffix):
-            stem = stem[: -len(suffix)]
-    name = f"{stem} (extent)"
-    n = 2
-    while name in existing:
-        name = f"{stem} (extent {n})"
-        n += 1
+    """The study area of a clipped extract: its header bounding box (``mapper.extent`` draws
+    the usual boxes without shapely; this takes any box)."""
     geom, _ = as_multipolygon(box(*bbox), path)
     return AreaSpec(
-        name=name, kind="extent", geometry=geom, source=path, source_id=source_id,
-        credit="© OpenStreetMap contributors (ODbL 1.0); extent from the extract's header",
+        name=extent.name(path, existing), kind="extent", geometry=geom, source=path,
+        source_id=source_id, credit=extent.CREDIT,
     )  # fmt: skip
 
 

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from concurrent.futures import Future, ThreadPoolExecutor
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
-import pyarrow as pa
 
-from mapper import sql
+from mapper import extent, sql
 from mapper.errors import InputError
 from mapper.sources import Extract, read_file, sha256_of
 from mapper.store import open_store, store_path, transaction
@@ -29,40 +28,20 @@ class IngestResult:
     warnings: list[str] = field(default_factory=list)
 
 
-_SCHEMA = pa.schema(
-    [
-        ("osm_type", pa.string()),
-        ("osm_id", pa.int64()),
-        ("lat", pa.float64()),
-        ("lon", pa.float64()),
-        ("tags", pa.map_(pa.string(), pa.string())),
-        ("kind", pa.string()),
-        ("visibility", pa.string()),
-        ("camera_type", pa.string()),
-        ("zone", pa.string()),
-        ("mount", pa.string()),
-        ("operator", pa.string()),
-        ("directions", pa.list_(pa.list_(pa.float64()))),
-        ("direction_invalid", pa.bool_()),
-    ]
-)
-
-
-#: The columns that come from a camera's tags, once per distinct tag set.
-_NORMALISED = _SCHEMA.names[4:]
-_NORMALISED_SCHEMA = pa.schema([_SCHEMA.field(name) for name in _NORMALISED])
-
-
-def staged_table(ex: Extract) -> pa.Table:
-    """The extract's cameras, normalised, as an Arrow table in the store's column order.
+def stage(con: duckdb.DuckDBPyConnection, ex: Extract) -> int:
+    """Put the extract's cameras, normalised, in the temporary table ``staged`` (in the store's
+    column order); returns how many.
 
     Many cameras share one tag set (a survey tags a street alike): each distinct set is
-    normalised once, and its row is repeated with ``take``. Readers may hand the same dict to
-    cameras tagged alike, which spares sorting their tags again.
+    normalised once. Readers may hand the same dict to cameras tagged alike, which spares
+    sorting their tags again. The data reaches DuckDB as NumPy arrays and one JSON text,
+    which it reads without pandas (see ``sql._as_relation``).
     """
+    import numpy as np
+
     by_object: dict[tuple[bool, int], int] = {}
     by_tags: dict[tuple[bool, tuple[tuple[str, str], ...]], int] = {}
-    distinct: dict[str, list[Any]] = {name: [] for name in _NORMALISED}
+    sets: list[dict[str, Any]] = []
     rows: list[int] = []
     for e in ex.elements:
         k = by_object.get((e.speed_camera, id(e.tags)))
@@ -70,30 +49,39 @@ def staged_table(ex: Extract) -> pa.Table:
             items = tuple(sorted(e.tags.items()))
             k = by_tags.get((e.speed_camera, items))
             if k is None:
-                k = by_tags[(e.speed_camera, items)] = len(distinct["tags"])
+                k = by_tags[(e.speed_camera, items)] = len(sets)
                 n = normalise(e.tags, speed_camera=e.speed_camera)
-                distinct["tags"].append(items)
-                distinct["kind"].append(n.kind)
-                distinct["visibility"].append(n.visibility)
-                distinct["camera_type"].append(n.camera_type)
-                distinct["zone"].append(n.zone)
-                distinct["mount"].append(n.mount)
-                distinct["operator"].append(n.operator)
-                distinct["directions"].append([list(s) for s in n.directions])
-                distinct["direction_invalid"].append(n.direction_invalid)
+                sets.append({
+                    "tags": dict(items), "kind": n.kind, "visibility": n.visibility,
+                    "camera_type": n.camera_type, "zone": n.zone, "mount": n.mount,
+                    "operator": n.operator, "directions": [list(d) for d in n.directions],
+                    "direction_invalid": n.direction_invalid,
+                })  # fmt: skip
             by_object[(e.speed_camera, id(e.tags))] = k
         rows.append(k)
-    normalised = pa.table(distinct, schema=_NORMALISED_SCHEMA).take(pa.array(rows, pa.int64()))
-    return pa.table(
-        {
-            "osm_type": pa.array([e.osm_type for e in ex.elements], pa.string()),
-            "osm_id": pa.array([e.osm_id for e in ex.elements], pa.int64()),
-            "lat": pa.array([e.lat for e in ex.elements], pa.float64()),
-            "lon": pa.array([e.lon for e in ex.elements], pa.float64()),
-            **{name: normalised.column(name) for name in _NORMALISED},
-        },
-        schema=_SCHEMA,
-    )
+    elements = ex.elements
+    con.register("staged_rows", {
+        "seq": np.arange(len(elements), dtype=np.int64),
+        "osm_type": np.array([e.osm_type for e in elements], dtype="<U4"),
+        "osm_id": np.array([e.osm_id for e in elements], dtype=np.int64),
+        "lat": np.array([e.lat for e in elements], dtype=np.float64),
+        "lon": np.array([e.lon for e in elements], dtype=np.float64),
+        "tag_set": np.array(rows, dtype=np.int64),
+    })  # fmt: skip
+    text = json.dumps(sets, ensure_ascii=False, separators=(",", ":"))
+    con.register("staged_sets", {"sets": np.array([text], dtype=np.str_)})
+    sql.run(con, "staged-create")
+    return len(elements)
+
+
+def staged_table(ex: Extract) -> list[dict[str, Any]]:
+    """The rows ``stage`` gives the store, as dictionaries (for tests and tools)."""
+    con = duckdb.connect(":memory:")
+    try:
+        stage(con, ex)
+        return sql.rows(con, "staged-select")
+    finally:
+        con.close()
 
 
 def _known_hashes(db: str | None) -> set[str]:
@@ -148,22 +136,22 @@ def write_extract(con: duckdb.DuckDBPyConnection, ex: Extract) -> tuple[int, int
     assert row is not None
     source_id = int(row[0])
     if ex.bbox is not None:  # a clipped extract's honest study area: its extent
-        from mapper import areas
-
         names = {a["name"] for a in sql.rows(con, "area-names")}
-        areas.insert(con, areas.extent_spec(ex.path, ex.bbox, source_id, names))
-    staged = staged_table(ex)  # noqa: F841  (read by the queries below as `staged`)
-    con.register("staged", staged)
+        if extent.simple(ex.bbox):
+            sql.run(con, "area-insert", **extent.row(ex.path, ex.bbox, source_id, names))
+        else:
+            from mapper import areas
+
+            areas.insert(con, areas.extent_spec(ex.path, ex.bbox, source_id, names))
+    stage(con, ex)
     try:
         sql.run(con, "cameras-drop-superseded", snapshot=ex.snapshot)
         inserted = sql.run(con, "cameras-insert-staged", source_id=source_id).fetchone()
     finally:
-        con.unregister("staged")
+        sql.run(con, "staged-drop")
+        con.unregister("staged_rows")
+        con.unregister("staged_sets")
     return source_id, int(inserted[0]) if inserted else 0
-
-
-#: The digest of a file whose sha256 is being computed beside its reading.
-_PENDING = "(pending)"
 
 
 def ingest(
@@ -189,27 +177,13 @@ def ingest(
     results: list[IngestResult] = []
     pending: list[tuple[IngestResult, Extract]] = []
     for p in paths:
-        hashing: Future[str] | None = None
-        digest = None
-        if Path(p).is_file() and not known:
-            # Nothing stored can equal it: hash the file (hashlib leaves the GIL) beside the read.
-            hashing = ThreadPoolExecutor(1).submit(sha256_of, Path(p))
-            digest = _PENDING
-        elif Path(p).is_file():
-            digest = sha256_of(Path(p))
-            if digest in known:
-                results.append(IngestResult(p, None, "unchanged"))
-                continue
-        try:
-            ex = read_file(
-                p, include_speed=include_speed, progress=not quiet, digest=digest,
-                pbf_reader=pbf_reader,
-            )  # fmt: skip
-        finally:
-            if hashing is not None:
-                digest = hashing.result()
-        if hashing is not None:
-            ex.sha256 = str(digest)
+        digest = sha256_of(Path(p)) if Path(p).is_file() else None
+        if digest is not None and digest in known:
+            results.append(IngestResult(p, None, "unchanged"))
+            continue
+        ex = read_file(
+            p, include_speed=include_speed, progress=not quiet, digest=digest, pbf_reader=pbf_reader
+        )
         given = (snapshots or {}).get(p, snapshot)
         if given is not None and ex.snapshot is None:
             ex.snapshot, ex.snapshot_kind = given, "given"

@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
 from typing import Any
 
@@ -27,6 +28,7 @@ from mapper._resources import resource_dir
 
 _NAME = re.compile(r"^--\s*name:\s*([a-z0-9][a-z0-9_-]*)\s*$")
 _PARAMS = re.compile(r"^--\s*params:\s*(.*)$")
+_BIND = re.compile(r"^--\s*bind:\s*(relation)\s*$")
 # $name outside of string literals; our queries keep literals simple (no '$' inside them).
 _USED = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 
@@ -42,6 +44,9 @@ class Query:
     doc: str
     params: frozenset[str]
     sql: str
+    #: ``-- bind: relation``: scalar parameters travel as a one-row relation, not as bound
+    #: values (see :func:`_as_relation`); for queries whose parameters may be subqueries.
+    relation: bool = False
 
 
 def _parse(file: str, text: str) -> list[Query]:
@@ -49,6 +54,7 @@ def _parse(file: str, text: str) -> list[Query]:
     name: str | None = None
     doc: list[str] = []
     params: set[str] = set()
+    relation = False
     body: list[str] = []
 
     def flush() -> None:
@@ -64,7 +70,7 @@ def _parse(file: str, text: str) -> list[Query]:
             raise QueryFileError(
                 f"{file}: query '{name}' declares params {sorted(params)} but uses {sorted(used)}"
             )
-        blocks.append(Query(name, file, " ".join(doc).strip(), frozenset(params), sql))
+        blocks.append(Query(name, file, " ".join(doc).strip(), frozenset(params), sql, relation))
 
     in_header = False
     for line in text.splitlines():
@@ -72,12 +78,15 @@ def _parse(file: str, text: str) -> list[Query]:
         if m:
             flush()
             name, doc, params, body, in_header = m.group(1), [], set(), [], True
+            relation = False
             continue
         stripped = line.strip()
         if in_header and stripped.startswith("--"):
             pm = _PARAMS.match(stripped)
             if pm:
                 params = {p.strip() for p in pm.group(1).split(",") if p.strip()}
+            elif _BIND.match(stripped):
+                relation = True
             else:
                 doc.append(stripped[2:].strip())
             continue
@@ -119,9 +128,62 @@ def run(con: duckdb.DuckDBPyConnection, name: str, /, **params: Any) -> duckdb.D
     """Execute a named query with its declared parameters bound."""
     q = get(name)
     _check(q, params)
-    if params:
+    if not params:
+        return con.execute(q.sql)
+    scalar = _as_relation(params) if q.relation else None
+    if scalar is None:
         return con.execute(q.sql, params)
-    return con.execute(q.sql)
+    columns, exprs = scalar
+    con.register(PARAMS_RELATION, columns)
+    return con.execute(_USED.sub(lambda m: exprs[m.group(1)], q.sql))
+
+
+#: The one-row relation that carries scalar parameters (see :func:`_as_relation`).
+PARAMS_RELATION = "camdensity_params"
+
+
+def _as_relation(params: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]] | None:
+    """Scalar parameters as a one-row NumPy relation, and the SQL that reads each of them.
+
+    DuckDB's Python client imports pandas the first time it converts a bound Python value
+    (0.5 s, and 0.2 s more at exit: a third of a whole ingest). It reads NumPy arrays of
+    numbers and of fixed-width text (as an ENUM) without pandas, so scalars travel that way:
+    ``$name`` becomes ``(SELECT name FROM camdensity_params)`` (text cast back to VARCHAR),
+    None becomes NULL, bytes go as hex and come back with ``unhex``, a naive datetime as ISO
+    text cast back to TIMESTAMP. Values
+    still never enter the SQL text. Anything else (lists, text holding NUL, which NumPy
+    would drop at the end of a string) is bound the usual way.
+    """
+    import numpy as np
+
+    columns: dict[str, Any] = {}
+    exprs: dict[str, str] = {}
+    for key, value in params.items():
+        read = f"(SELECT {quote_ident(key)} FROM {PARAMS_RELATION})"  # noqa: S608 (names only)
+        if value is None:
+            exprs[key] = "NULL"
+            continue
+        if isinstance(value, bool):
+            columns[key] = np.array([value], np.bool_)
+        elif isinstance(value, int) and -(2**63) <= value < 2**63:
+            columns[key] = np.array([value], np.int64)
+        elif isinstance(value, float):
+            columns[key] = np.array([value], np.float64)
+        elif isinstance(value, str) and "\x00" not in value:
+            columns[key] = np.array([value], np.str_)
+            read = f"CAST({read} AS VARCHAR)"  # NumPy text arrives as an ENUM
+        elif isinstance(value, bytes):
+            columns[key] = np.array([value.hex()], np.str_)
+            read = f"unhex(CAST({read} AS VARCHAR))"
+        elif isinstance(value, datetime) and value.tzinfo is None:
+            columns[key] = np.array([value.isoformat()], np.str_)
+            read = f"CAST(CAST({read} AS VARCHAR) AS TIMESTAMP)"
+        else:
+            return None
+        exprs[key] = read
+    if not columns:  # every value is NULL: DuckDB needs at least one column
+        columns["_"] = np.array([0], np.int8)
+    return columns, exprs
 
 
 def rows(con: duckdb.DuckDBPyConnection, name: str, /, **params: Any) -> list[dict[str, Any]]:

@@ -117,7 +117,7 @@ def _migrate(con: duckdb.DuckDBPyConnection, current: int | None) -> None:
         for version, name in MIGRATIONS:
             if current is None or version > current:
                 sql.run(con, name)
-                con.execute("INSERT INTO schema_version VALUES (?)", [version])
+                sql.run(con, "schema-version-add", version=version)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")

@@ -1,6 +1,7 @@
 -- name: area-insert
 -- Add one study area; returns its id.
 -- params: name, kind, geometry, geodesic_km2, official_km2, population, population_year, population_source, admin_level, osm_id, source, credit, source_id, min_lon, min_lat, max_lon, max_lat
+-- bind: relation
 INSERT INTO areas (name, kind, geometry, geodesic_km2, official_km2, population,
                    population_year, population_source, admin_level, osm_id, source, credit,
                    source_id, min_lon, min_lat, max_lon, max_lat)

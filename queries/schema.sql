@@ -82,3 +82,9 @@ CREATE TABLE grid_cache (
     area_km2 DOUBLE NOT NULL,
     per_km2 DOUBLE
 );
+
+-- name: schema-version-add
+-- Record that the store has reached schema $version.
+-- params: version
+-- bind: relation
+INSERT INTO schema_version VALUES ($version);

@@ -142,3 +142,21 @@ def test_a_file_cut_inside_a_block_is_an_input_error(tmp_path: Path) -> None:
     cut.write_bytes(data[: len(data) // 2])
     with pytest.raises(InputError, match="truncated or corrupt PBF"):
         _read(cut)
+
+
+@pytest.mark.parametrize("path", PBFS, ids=lambda p: p.stem)
+def test_extent_drawn_by_hand_equals_shapely(path: Path) -> None:
+    """`ingest` writes an extract's extent without shapely: the same WKB, the same km²."""
+    import shapely
+
+    from mapper import areas, extent
+
+    bbox = _read(path).bbox
+    assert bbox is not None and extent.simple(bbox)
+    spec = areas.extent_spec(str(path), bbox, 1, {f"{path.name[:-8]} (extent)"})
+    row = extent.row(str(path), bbox, 1, {f"{path.name[:-8]} (extent)"})
+    assert row["geometry"] == shapely.to_wkb(spec.geometry)
+    assert row["geodesic_km2"] == spec.geodesic_km2 > 0
+    assert row["name"] == spec.name == f"{path.name[:-8]} (extent 2)"
+    assert not extent.simple((-180.0, -90.0, 180.0, 90.0))  # world-wide: measured in strips
+    assert not extent.simple((7.0, 43.0, 7.0, 44.0))  # no width

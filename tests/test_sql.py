@@ -11,7 +11,7 @@ from shapely.geometry import box
 
 from mapper import sql
 from mapper.grid import prepare
-from mapper.ingest import staged_table
+from mapper.ingest import stage
 from mapper.sources import read_file
 from mapper.store import open_store
 from tests.conftest import LONDON, MONACO
@@ -72,7 +72,7 @@ def test_every_query_runs(tmp_path: Path) -> None:
     with open_store(db, write=True) as con:
         prepare(con)
         con.register("grid_rows", con.execute("SELECT * FROM grid_cache").to_arrow_table())
-        con.register("staged", staged_table(ex))
+        stage(con, ex)
         con.execute("CREATE TEMP TABLE wanted_refs (id BIGINT)")
         con.register("export_rows", con.execute("SELECT 1.0 AS lat, 2.0 AS lon").to_arrow_table())
         files: dict[str, list[str]] = {}

@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 
 #: Must equal CD_ABI in pbfscan.c: a library built from another version is not used.
-ABI = 1
+ABI = 2
 ENV_PURE = "CAMDENSITY_PURE_PYTHON"
 LIBRARY = Path(__file__).with_name("libpbfscan.so")
 
@@ -35,6 +35,8 @@ def load(path: Path = LIBRARY) -> ctypes.CDLL | None:
         fn.restype = i64
     lib.cd_spans.argtypes = [buf, i64, i64, i64, ptr, i64]
     lib.cd_spans.restype = i64
+    lib.cd_dense_tagged.argtypes = [buf, i64, i64, ptr, i64, ptr, i64, ptr, i64, ptr]
+    lib.cd_dense_tagged.restype = i64
     return lib
 
 

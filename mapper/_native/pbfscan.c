@@ -9,7 +9,7 @@
  */
 #include <stdint.h>
 
-#define CD_ABI 1
+#define CD_ABI 2
 
 int cd_abi(void) { return CD_ABI; }
 
@@ -79,5 +79,51 @@ int64_t cd_spans(const uint8_t *buf, int64_t start, int64_t end, int64_t key, in
         n++;
         p += len;
     }
+    return n;
+}
+
+static inline int cd_in(uint64_t v, const int64_t *set, int64_t n) {
+    for (int64_t i = 0; i < n; i++)
+        if ((uint64_t)set[i] == v) return 1;
+    return 0;
+}
+
+/* The dense nodes whose key/value list (keys_vals: key, value, ..., 0 per node) holds a key
+ * of keys[] with a value of values[]: for each, its node index, and the span of its list
+ * from its first byte to its closing 0, as triples in out. *nodes gets how many nodes the
+ * lists describe. A 0 where a key belongs closes a node's list, as libosmium reads it. */
+int64_t cd_dense_tagged(const uint8_t *buf, int64_t start, int64_t end, const int64_t *keys,
+                        int64_t nkeys, const int64_t *values, int64_t nvalues, int64_t *out,
+                        int64_t cap, int64_t *nodes) {
+    const uint8_t *p = buf + start, *e = buf + end, *first = p;
+    int64_t node = 0, n = 0, pos = 0;
+    uint64_t key = 0;
+    int matched = 0;
+    while (p < e) {
+        const uint8_t *at = p;
+        uint64_t v;
+        if (cd_varint(&p, e, &v)) return -1;
+        if (pos % 2 == 0 && v == 0) {
+            if (matched) {
+                if (n >= cap) return -2;
+                out[3 * n] = node;
+                out[3 * n + 1] = (int64_t)(first - buf);
+                out[3 * n + 2] = (int64_t)(at - buf);
+                n++;
+            }
+            node++;
+            pos = 0;
+            first = p;
+            matched = 0;
+            continue;
+        }
+        if (pos % 2 == 0)
+            key = v;
+        else if (!matched && cd_in(key, keys, nkeys) && cd_in(v, values, nvalues))
+            matched = 1;
+        pos++;
+    }
+    if (pos != 0) return -1; /* the last list has no closing 0 */
+    *nodes = node;
     return n;
 }

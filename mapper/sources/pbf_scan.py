@@ -372,7 +372,29 @@ def _tagged(
     data: bytes, kv: tuple[int, int], keys: list[int], values: list[int]
 ) -> dict[int, tuple[int, int]]:
     """Dense nodes (by index) holding a key in ``keys`` with a value in ``values``, each with
-    the span of its key/value list; found by searching the encoded pair, not by decoding.
+    the span of its key/value list (from its first byte to its closing 0)."""
+    if not keys or not values:
+        return {}
+    if LIB is not None:
+        k = np.array(keys, np.int64)
+        v = np.array(values, np.int64)
+        cap = (kv[1] - kv[0]) // 2 + 1
+        out = np.empty(3 * cap, np.int64)
+        nodes = np.zeros(1, np.int64)
+        n = LIB.cd_dense_tagged(data, kv[0], kv[1], k.ctypes.data, len(k), v.ctypes.data,
+                                len(v), out.ctypes.data, cap, nodes.ctypes.data)  # fmt: skip
+        if n < 0:
+            raise Corrupt("a malformed key/value list")
+        found = out[: 3 * n].tolist()
+        return {found[i]: (found[i + 1], found[i + 2]) for i in range(0, 3 * n, 3)}
+    return _tagged_by_search(data, kv, keys, values)
+
+
+def _tagged_by_search(
+    data: bytes, kv: tuple[int, int], keys: list[int], values: list[int]
+) -> dict[int, tuple[int, int]]:
+    """:func:`_tagged` without the C loops: found by searching the encoded pair, not by
+    decoding.
 
     The list of every node ends with a 0, the only zero byte a canonical varint run holds, so
     counting zero bytes before a match gives its node; a match must also start a number and sit
@@ -406,6 +428,8 @@ def _tagged(
 
 def _unpack(data: bytes, start: int, end: int) -> list[int]:
     """A short packed run of unsigned varints, as a list."""
+    if LIB is not None:
+        return uvarints(data, start, end).tolist()  # type: ignore[no-any-return]
     out: list[int] = []
     i = start
     while i < end:
