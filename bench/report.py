@@ -59,6 +59,15 @@ def extract_table(ex: dict[str, Any]) -> str:
             f"| {_f(r.get('wall_ratio', 0))}× | {_f(r.get('cpu_ratio', 0))}× | {found} "
             f"| {r['other_load']:.1f} | {r['what']} |"
         )
+    c = s["tools"].get("camdensity ingest")
+    if c is not None and "wall_ratio" in c:
+        met = c["wall_ratio"] <= 1.2 and c["rss_mb"] < 300
+        lines += [
+            "",
+            f"Target (issue 8): `camdensity ingest` within 1.2× of osmium-tool's wall time, "
+            f"peak RSS under 300 MB. Measured: {c['wall_ratio']:.2f}× and "
+            f"{c['rss_mb']:.0f} MB, {'met' if met else 'not met'}.",
+        ]
     lines += [
         "",
         "*other load*: cores busy with other processes during the runs (median), from "

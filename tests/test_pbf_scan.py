@@ -4,7 +4,9 @@ PBF variants libosmium writes (plain nodes, uncompressed blocks, lz4, unsorted f
 
 from __future__ import annotations
 
+import os
 import random
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -34,8 +36,11 @@ def _read(path: Path, reader: str = "scan", speed: bool = False) -> Extract:
 
 
 def test_the_c_loops_are_built() -> None:
-    """`make setup` builds them (hatch_build.py); without them the numpy loops do the work."""
-    assert _native.LIB is not None, f"no {_native.LIBRARY}: is a C compiler installed?"
+    """`make setup` builds them (hatch_build.py) when the machine has a C compiler; without one
+    the numpy loops do the work (and every test below runs them)."""
+    if shutil.which(os.environ.get("CC", "cc")) is None:
+        pytest.skip("no C compiler here: the scan runs its numpy loops")
+    assert _native.LIB is not None, f"no usable {_native.LIBRARY}: run `make setup` again"
 
 
 @pytest.mark.parametrize("speed", [False, True], ids=["cameras", "and-speed-cameras"])

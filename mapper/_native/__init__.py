@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 
 #: Must equal CD_ABI in pbfscan.c: a library built from another version is not used.
-ABI = 2
+ABI = 3
 ENV_PURE = "CAMDENSITY_PURE_PYTHON"
 LIBRARY = Path(__file__).with_name("libpbfscan.so")
 
@@ -37,6 +37,10 @@ def load(path: Path = LIBRARY) -> ctypes.CDLL | None:
     lib.cd_spans.restype = i64
     lib.cd_dense_tagged.argtypes = [buf, i64, i64, ptr, i64, ptr, i64, ptr, i64, ptr]
     lib.cd_dense_tagged.restype = i64
+    lib.cd_count.argtypes = [buf, i64, i64]
+    lib.cd_count.restype = i64
+    lib.cd_kv_check.argtypes = [buf, i64, i64, i64]
+    lib.cd_kv_check.restype = i64
     return lib
 
 

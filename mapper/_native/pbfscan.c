@@ -9,7 +9,7 @@
  */
 #include <stdint.h>
 
-#define CD_ABI 2
+#define CD_ABI 3
 
 int cd_abi(void) { return CD_ABI; }
 
@@ -126,4 +126,32 @@ int64_t cd_dense_tagged(const uint8_t *buf, int64_t start, int64_t end, const in
     if (pos != 0) return -1; /* the last list has no closing 0 */
     *nodes = node;
     return n;
+}
+
+/* How many varints a packed run holds, or -1 when its last one runs past its end. */
+int64_t cd_count(const uint8_t *buf, int64_t start, int64_t end) {
+    int64_t n = 0;
+    for (int64_t i = start; i < end; i++)
+        n += buf[i] < 0x80;
+    if (end > start && buf[end - 1] >= 0x80) return -1;
+    return n;
+}
+
+/* A dense-node key/value list checked against its block: every string index below
+ * `strings`, every list closed by its 0. Returns how many lists (nodes) it holds, or -1. */
+int64_t cd_kv_check(const uint8_t *buf, int64_t start, int64_t end, int64_t strings) {
+    const uint8_t *p = buf + start, *e = buf + end;
+    int64_t nodes = 0, pos = 0;
+    while (p < e) {
+        uint64_t v;
+        if (cd_varint(&p, e, &v)) return -1;
+        if (pos % 2 == 0 && v == 0) {
+            nodes++;
+            pos = 0;
+            continue;
+        }
+        if (v >= (uint64_t)strings) return -1;
+        pos++;
+    }
+    return pos == 0 ? nodes : -1;
 }

@@ -337,6 +337,7 @@ def _dense(block: Block, span: tuple[int, int], wanted: Wanted | None, out: Bloc
         if number in (1, 8, 9, 10) and isinstance(value, tuple):
             parts[number] = value
     ids_span = parts.get(1, (0, 0))
+    _check_dense(block, parts)
     if out.first_node_id is None and ids_span[1] > ids_span[0]:
         out.first_node_id = _zigzag(_varint(data, ids_span[0])[0])
     if wanted is None or 10 not in parts:
@@ -349,8 +350,6 @@ def _dense(block: Block, span: tuple[int, int], wanted: Wanted | None, out: Bloc
     ids = deltas(data, ids_span)
     lats = deltas(data, parts.get(8, (0, 0)))
     lons = deltas(data, parts.get(9, (0, 0)))
-    if not len(ids) == len(lats) == len(lons) == data.count(0, *kv_span):
-        raise Corrupt("dense nodes of unequal lengths")
     tagged = {**speed, **cams}
     found = sorted(tagged)
     where = np.array(found, np.int64)
@@ -366,6 +365,51 @@ def _dense(block: Block, span: tuple[int, int], wanted: Wanted | None, out: Bloc
             tags = memo[raw] = block.tags(_unpack(data, *node_span))
         out.nodes.append((ident[k], lat[k], lon[k], tags))
         out.speed.append(n not in cams)
+
+
+def _check_dense(block: Block, parts: dict[int, tuple[int, int]]) -> None:
+    """Every group of dense nodes is checked, whether or not it holds a camera: ids and
+    coordinates of equal counts, one closed key/value list per node (or none at all), every
+    string index inside the block's string table. Cheap in C (a pass over the bytes, no
+    decoding into arrays); a damaged block is refused even where no camera is."""
+    data = block.data
+    counts = {_count(data, *parts.get(n, (0, 0))) for n in (1, 8, 9)}
+    if len(counts) != 1:
+        raise Corrupt("dense nodes of unequal lengths")
+    nodes = counts.pop()
+    kv = parts.get(10, (0, 0))
+    if kv[1] > kv[0]:
+        block._walk()
+        assert block._at is not None
+        lists = _kv_lists(data, kv, len(block._at))
+        if lists != nodes:
+            raise Corrupt("dense nodes and their key/value lists do not match")
+
+
+def _count(data: bytes, start: int, end: int) -> int:
+    """How many varints a packed run holds."""
+    if LIB is not None:
+        n = int(LIB.cd_count(data, start, end))
+    else:
+        a = np.frombuffer(data, np.uint8, end - start, start)
+        n = int(np.count_nonzero(a < 0x80)) if not len(a) or a[-1] < 0x80 else -1
+    if n < 0:
+        raise Corrupt("a packed number runs past its field")
+    return n
+
+
+def _kv_lists(data: bytes, kv: tuple[int, int], strings: int) -> int:
+    """How many key/value lists (nodes) a dense key/value run holds, checking every string
+    index against the table's ``strings``."""
+    if LIB is not None:
+        n = int(LIB.cd_kv_check(data, kv[0], kv[1], strings))
+        if n < 0:
+            raise Corrupt("a key/value list without its end, or a string id beyond the table")
+        return n
+    values = uvarints(data, *kv)
+    if len(values) and (int(values.max()) >= strings or values[-1] != 0):
+        raise Corrupt("a key/value list without its end, or a string id beyond the table")
+    return int(np.count_nonzero(values == 0))
 
 
 def _tagged(
@@ -676,13 +720,16 @@ def inflate(fd: int, blob: Blob) -> bytes:
         return raw
     if zdata is None:
         raise Corrupt("a block without data")
-    if method == 3:
-        out: bytes = _zlib.decompress(zdata, bufsize=max(raw_size, 1))
-    elif method == 4:
-        out = lzma.decompress(zdata)
-    else:
+    if method not in (3, 4):
         name = {5: "bzip2", 6: "lz4", 7: "zstd"}.get(method, f"type {method}")
         raise Unsupported(f"{name} block compression")
+    try:
+        if method == 3:
+            out: bytes = _zlib.decompress(zdata, bufsize=max(raw_size, 1))
+        else:
+            out = lzma.decompress(zdata)
+    except (zlib.error, _zlib.error, lzma.LZMAError) as exc:
+        raise Corrupt(f"a block does not inflate: {exc}") from None
     if raw_size and len(out) != raw_size:
         raise Corrupt("a block inflates to another size than it says")
     return out
