@@ -65,10 +65,14 @@ def paint_times(page: Any, html: Path) -> tuple[float, float]:
     page.goto(html.as_uri(), wait_until="commit")
     page.wait_for_selector(".marker-cluster", state="attached", timeout=120_000)
     ready = time.perf_counter() - t0
-    fcp = page.evaluate(
-        "() => (performance.getEntriesByName('first-contentful-paint')[0] || {}).startTime"
+    # the paint entry is queued after the frame is painted: a map ready early may be read
+    # before the browser has recorded it
+    page.wait_for_function(
+        "() => performance.getEntriesByName('first-contentful-paint').length > 0",
+        timeout=30_000,
     )
-    return (float(fcp) / 1000 if fcp else float("nan")), ready
+    fcp = page.evaluate("() => performance.getEntriesByName('first-contentful-paint')[0].startTime")
+    return float(fcp) / 1000, ready
 
 
 def main() -> None:

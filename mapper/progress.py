@@ -69,6 +69,9 @@ def bytes_progress(label: str, total: int, enabled: bool) -> Iterator[Callback |
         return
     from tqdm import tqdm
 
+    # no monitor thread: the PBF scan forks while this bar is up, and a fork beside a running
+    # thread is unsafe (Python 3.12 warns about it)
+    tqdm.monitor_interval = 0
     bar = tqdm(
         total=total, desc=label, file=sys.stderr, leave=False, unit="B", unit_scale=True,
         bar_format="{l_bar}{bar}| {elapsed}<{remaining}",

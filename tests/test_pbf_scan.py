@@ -165,3 +165,34 @@ def test_extent_drawn_by_hand_equals_shapely(path: Path) -> None:
     assert row["name"] == spec.name == f"{path.name[:-8]} (extent 2)"
     assert not extent.simple((-180.0, -90.0, 180.0, 90.0))  # world-wide: measured in strips
     assert not extent.simple((7.0, 43.0, 7.0, 44.0))  # no width
+
+
+def test_forked_scan_equals_one_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Blocks dealt to three processes (the parent and two forked children) give what one
+    process gives, in the same order."""
+    monkeypatch.setattr(pbf_scan, "workers", lambda size: 3)
+    forked = _read(MUNICH, speed=True)
+    monkeypatch.setattr(pbf_scan, "workers", lambda size: 1)
+    one = _read(MUNICH, speed=True)
+    assert [(e.osm_id, e.lat, e.lon) for e in forked.elements] == [
+        (e.osm_id, e.lat, e.lon) for e in one.elements
+    ]
+    assert _cameras(forked) == _cameras(one)
+
+
+def test_a_damaged_block_read_by_a_child_is_an_input_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pbf_scan, "workers", lambda size: 4)
+    data = bytearray(MUNICH.read_bytes())
+    data[-100] ^= 0xFF  # inside the zlib stream of the last block
+    bad = tmp_path / "bad.osm.pbf"
+    bad.write_bytes(bytes(data))
+    fd = os.open(bad, os.O_RDONLY)
+    try:
+        last = len([b for b in pbf_scan.blobs(fd, len(data)) if b.kind == b"OSMData"]) - 1
+    finally:
+        os.close(fd)
+    assert last % 4 != 0  # read by a child, not by the parent
+    with pytest.raises(InputError, match="truncated or corrupt PBF .*inflate"):
+        _read(bad)
