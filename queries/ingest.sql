@@ -14,11 +14,12 @@ VALUES ($path, $sha256, $format, CAST($snapshot AS TIMESTAMP), $snapshot_kind,
 RETURNING id;
 
 -- name: staged-create
--- The cameras of one input, for the two queries above: one row per camera (staged_rows:
--- type, id, position, index of its tag set) joined to its distinct tag set (staged_sets:
--- one JSON array with, per set, the tags and what the normaliser made of them). Text from
--- NumPy arrives as an ENUM: cast back to VARCHAR.
-CREATE OR REPLACE TEMP TABLE staged AS
+-- The cameras of one input, for the queries below: one row per camera (staged_rows: type,
+-- id, position, index of its tag set) joined to its distinct tag set (staged_sets: one
+-- JSON array with, per set, the tags and what the normaliser made of them). A view: the
+-- insert reads it once, nothing is copied before. Text from NumPy arrives as an ENUM: cast
+-- back to VARCHAR.
+CREATE OR REPLACE TEMP VIEW staged AS
 WITH sets AS (
     SELECT unnest(range(CAST(json_array_length(sets) AS BIGINT))) AS tag_set,
            unnest(CAST(sets AS JSON[])) AS j
@@ -55,7 +56,8 @@ SELECT * FROM staged ORDER BY osm_type, osm_id;
 -- bind: relation
 DELETE FROM cameras
 WHERE EXISTS (
-        SELECT 1 FROM staged s WHERE s.osm_type = cameras.osm_type AND s.osm_id = cameras.osm_id
+        SELECT 1 FROM staged_rows s
+        WHERE CAST(s.osm_type AS VARCHAR) = cameras.osm_type AND s.osm_id = cameras.osm_id
       )
   AND NOT EXISTS (
         SELECT 1 FROM sources src
@@ -78,4 +80,4 @@ WHERE NOT EXISTS (
 
 -- name: staged-drop
 -- Done with the staged cameras.
-DROP TABLE IF EXISTS staged;
+DROP VIEW IF EXISTS staged;

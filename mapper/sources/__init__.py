@@ -21,7 +21,7 @@ GEOJSON = "geojson"
 OVERPASS_LIVE = "overpass-live"
 
 
-@dataclass
+@dataclass(slots=True)
 class Element:
     """One camera as read: an OSM node, or a way placed at its centroid."""
 
