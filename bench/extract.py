@@ -178,6 +178,16 @@ def side_by_side(
     return {"input": meta, "tools": rows}
 
 
+def scan_loops() -> str:
+    """Which inner loops the PBF scan of this install runs: the compiled C, or numpy."""
+    done = subprocess.run(
+        [str(VENV_BIN / "python"), "-c", "from mapper._native import LIB; print(LIB is not None)"],
+        capture_output=True,
+        text=True,
+    )
+    return "C (mapper/_native/libpbfscan.so)" if done.stdout.strip() == "True" else "numpy"
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--peers-python", help="python of the virtualenv that has pyrosm")
@@ -199,9 +209,10 @@ def main(argv: list[str] | None = None) -> int:
     result: dict[str, Any] = {
         "machine": measure.machine(),
         "versions": measure.versions(
-            "camdensity", "duckdb", "duckdb-extension-spatial", "osmium", "pyarrow"
+            "camdensity", "duckdb", "duckdb-extension-spatial", "osmium", "pyarrow", "zlib-ng"
         )
         | {
+            "camdensity PBF scan loops": scan_loops(),
             "osmium-tool": measure.osmium_tool_version(),
             "pyrosm": measure.python_package_version(args.peers_python, "pyrosm")
             if args.peers_python

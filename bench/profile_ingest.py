@@ -74,7 +74,7 @@ def main(argv: list[str]) -> int:
     )
     blocks.clear()  # free them before the next phase
     _phase(
-        "pbf_scan.scan: both, by the thread pool (as ingest)",
+        "pbf_scan.scan: both, in forked processes (CPU: parent only)",
         lambda: pbf_scan.scan(path, include_speed=False),
         log,
     )
