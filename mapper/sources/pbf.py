@@ -5,8 +5,8 @@ decodes only the blocks that can hold a camera; ``reader="st_readosm"`` reads th
 spatial's ``ST_ReadOSM`` instead (the path is a bound parameter). Both give the same cameras
 (tested on every sample); the scan is several times faster.
 
-The header (replication timestamp, bounding box, sort order) is read with pyosmium; an extract
-without a replication timestamp is dated by its newest element.
+The header (replication timestamp, bounding box, sort order) is read here, as libosmium reads
+it; an extract without a replication timestamp is dated by its newest element (pyosmium).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import lzma
 import os
 import zlib
 from datetime import UTC, datetime
+from typing import Any
 
 import duckdb
 
@@ -102,44 +103,69 @@ def check_blocks(path: str) -> None:
         ) from None
 
 
+#: The required features a PBF may name (those libosmium reads); any other is refused.
+KNOWN_FEATURES = frozenset(
+    {"OsmSchema-V0.6", "DenseNodes", "HistoricalInformation", "LocationsOnWays"}
+)
+
+
 def _header(
     path: str,
 ) -> tuple[datetime | None, tuple[float, float, float, float] | None, bool]:
-    import osmium
+    """The header block (HeaderBlock in the format): the replication timestamp, the bounding
+    box and whether the file is sorted by type then id. Read as libosmium reads it: the box in
+    its 1e-7° units, a timestamp of 0 as none, an unknown required feature refused."""
+    from mapper.sources import pbf_scan
 
     try:
-        reader = osmium.io.Reader(path, osmium.osm.osm_entity_bits.NOTHING)
-    except Exception as exc:  # pyosmium raises RuntimeError and friends
-        raise InputError(f"{path}: not a readable OSM PBF ({str(exc)[:80]})") from None
-    try:
-        header = reader.header()  # decodes the header block: it may be corrupt
-        stamp = header.get("osmosis_replication_timestamp") or None
-        sorted_ids = header.get("sorting") == "Type_then_ID"
-        box = header.box()
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            first = next(pbf_scan.blobs(fd, os.fstat(fd).st_size))
+            data = pbf_scan.inflate(fd, first)
+        finally:
+            os.close(fd)
+        fields: dict[int, list[Any]] = {}
+        for number, value in pbf_scan._fields(data, 0, len(data)):
+            fields.setdefault(number, []).append(value)
+        for span in fields.get(4, []):
+            feature = pbf_scan.text(data[span[0] : span[1]])
+            if feature not in KNOWN_FEATURES:
+                raise ValueError(f"required feature not supported: {feature[:40]}")
+        optional = {pbf_scan.text(data[a:b]) for a, b in fields.get(5, [])}
         bbox = None
-        if box.valid():
-            bbox = (
-                box.bottom_left.lon,
-                box.bottom_left.lat,
-                box.top_right.lon,
-                box.top_right.lat,
-            )
-    except Exception as exc:
+        if 1 in fields:
+            box: dict[int, int] = {}
+            for number, value in pbf_scan._fields(data, *fields[1][0]):
+                if isinstance(value, int):
+                    box[number] = _e7(pbf_scan._zigzag(value))
+            if (
+                len(box) == 4
+                and all(abs(box[n]) <= 180 * 10**7 for n in (1, 2))
+                and all(abs(box[n]) <= 90 * 10**7 for n in (3, 4))
+            ):
+                bbox = (box[1] / 1e7, box[4] / 1e7, box[2] / 1e7, box[3] / 1e7)
+        stamp = fields.get(32, [0])[0]
+    except (ValueError, IndexError, StopIteration, lzma.LZMAError, zlib.error) as exc:
         raise InputError(f"{path}: not a readable OSM PBF ({str(exc)[:80]})") from None
-    finally:
-        reader.close()
-    snapshot = _parse_time(stamp) if stamp else None
-    return snapshot, bbox, sorted_ids
+    except pbf_scan.Unsupported as exc:
+        raise _unsupported(path, exc) from None
+    snapshot = None
+    if isinstance(stamp, int) and 0 < stamp < 2**62:
+        snapshot = datetime.fromtimestamp(stamp, UTC).replace(tzinfo=None)
+    return snapshot, bbox, "Sort.Type_then_ID" in optional
 
 
-def _parse_time(value: str) -> datetime | None:
-    try:
-        t = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if t.tzinfo is not None:
-        t = t.astimezone(UTC).replace(tzinfo=None)
-    return t
+def _unsupported(path: str, exc: Exception) -> InputError:
+    return InputError(
+        f"{path}: {exc} is not supported; rewrite the file with zlib blocks "
+        "(osmium cat IN -o OUT.osm.pbf -f pbf,pbf_compression=zlib)"
+    )
+
+
+def _e7(nanodegrees: int) -> int:
+    """Nanodegrees to libosmium's 1e-7° units (its integer division truncates toward 0)."""
+    q = abs(nanodegrees) // 100
+    return q if nanodegrees >= 0 else -q
 
 
 def _newest_element(path: str) -> datetime | None:
@@ -208,10 +234,7 @@ def _scan(path: str, include_speed: bool, sorted_ids: bool, show: bool, size: in
                     path, refs, found.node_blocks, sorted_ids, progress=step
                 )
     except pbf_scan.Unsupported as exc:
-        raise InputError(
-            f"{path}: {exc} is not supported; rewrite the file with zlib blocks "
-            "(osmium cat IN -o OUT.osm.pbf -f pbf,pbf_compression=zlib)"
-        ) from None
+        raise _unsupported(path, exc) from None
     except (pbf_scan.Corrupt, zlib.error, lzma.LZMAError, IndexError, ValueError) as exc:
         raise InputError(f"{path}: truncated or corrupt PBF ({str(exc)[:80]})") from None
     rows: list[Row] = [
