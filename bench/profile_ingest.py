@@ -56,7 +56,7 @@ def main(argv: list[str]) -> int:
 
     digest = _phase("sha256 of the file", lambda: sha256_of(Path(path)), log)
     _phase("check_blocks (framing, sizes)", lambda: pbf.check_blocks(path), log)
-    _phase("PBF header (pyosmium)", lambda: pbf._header(path), log)
+    _phase("PBF header", lambda: pbf._header(path), log)
     fd = os.open(path, os.O_RDONLY)
     try:
         blobs = [b for b in pbf_scan.blobs(fd, os.fstat(fd).st_size) if b.kind == b"OSMData"]
