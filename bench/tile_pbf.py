@@ -46,6 +46,8 @@ from typing import Any, BinaryIO
 
 import osmium
 
+from mapper.sources.pbf_scan import encode, unzigzag, varint, zigzag
+
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ROOT / "data/samples/osm/munich_altstadt_2020-07-20.osm.pbf"
 DATA = Path(__file__).resolve().parent / "data"
@@ -60,38 +62,7 @@ def _shift(n: int, k: int) -> tuple[int, int]:
     return (k % n) * STEP_NANODEG, (k // n) * STEP_NANODEG
 
 
-# --- protobuf, just enough of it -------------------------------------------------------------
-
-
-def _varint(buf: bytes, pos: int) -> tuple[int, int]:
-    value = shift = 0
-    while True:
-        b = buf[pos]
-        pos += 1
-        value |= (b & 0x7F) << shift
-        if not b & 0x80:
-            return value, pos
-        shift += 7
-
-
-def _enc(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        b = value & 0x7F
-        value >>= 7
-        if value:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return bytes(out)
-
-
-def _zz(v: int) -> int:
-    return (v >> 1) ^ -(v & 1)
-
-
-def _unzz(v: int) -> int:
-    return (v << 1) ^ (v >> 63)
+# --- protobuf, just enough of it (varints and zigzag: the reader's own, pbf_scan) --------------
 
 
 def _fields(buf: bytes) -> Iterator[tuple[int, int, Any, int, int]]:
@@ -99,12 +70,12 @@ def _fields(buf: bytes) -> Iterator[tuple[int, int, Any, int, int]]:
     pos = 0
     while pos < len(buf):
         start = pos
-        key, pos = _varint(buf, pos)
+        key, pos = varint(buf, pos)
         field, wire = key >> 3, key & 7
         if wire == 0:
-            value, pos = _varint(buf, pos)
+            value, pos = varint(buf, pos)
         elif wire == 2:
-            length, pos = _varint(buf, pos)
+            length, pos = varint(buf, pos)
             value, pos = buf[pos : pos + length], pos + length
         elif wire == 1:
             value, pos = buf[pos : pos + 8], pos + 8
@@ -116,21 +87,21 @@ def _fields(buf: bytes) -> Iterator[tuple[int, int, Any, int, int]]:
 
 
 def _bytes_field(field: int, payload: bytes) -> bytes:
-    return _enc(field << 3 | 2) + _enc(len(payload)) + payload
+    return encode(field << 3 | 2) + encode(len(payload)) + payload
 
 
 def _varint_field(field: int, value: int) -> bytes:
-    return _enc(field << 3) + _enc(value)
+    return encode(field << 3) + encode(value)
 
 
-def _add_first(packed: bytes, delta: int, zigzag: bool = True) -> bytes:
+def _add_first(packed: bytes, delta: int, signed: bool = True) -> bytes:
     """Add ``delta`` to the first value of a packed (delta-coded) varint array."""
     if not packed or not delta:
         return packed
-    first, pos = _varint(packed, 0)
-    if zigzag:
-        return _enc(_unzz(_zz(first) + delta)) + packed[pos:]
-    return _enc(first + delta) + packed[pos:]
+    first, pos = varint(packed, 0)
+    if signed:
+        return encode(zigzag(unzigzag(first) + delta)) + packed[pos:]
+    return encode(first + delta) + packed[pos:]
 
 
 # --- PBF blobs --------------------------------------------------------------------------------
@@ -184,7 +155,7 @@ def _patch_node(msg: bytes, off: int, dlat: int, dlon: int) -> bytes:
     out = bytearray()
     for field, wire, value, start, end in _fields(msg):
         if wire == 0 and field in delta:
-            out += _varint_field(field, _unzz(_zz(value) + delta[field]))
+            out += _varint_field(field, zigzag(unzigzag(value) + delta[field]))
         else:
             out += msg[start:end]
     return bytes(out)
@@ -226,9 +197,9 @@ def _split(msg: bytes, refs_field: int) -> tuple[int, bytes, bytes, int, bytes, 
     _, _, packed, rstart, rend = refs[0]
     if not packed:
         return None
-    first, pos = _varint(packed, 0)
-    key = msg[rstart : rstart + len(_enc(refs_field << 3 | 2))]
-    return fields[0][2], msg[fields[0][4] : rstart], key, _zz(first), packed[pos:], msg[rend:]
+    first, pos = varint(packed, 0)
+    key = msg[rstart : rstart + len(encode(refs_field << 3 | 2))]
+    return fields[0][2], msg[fields[0][4] : rstart], key, unzigzag(first), packed[pos:], msg[rend:]
 
 
 def _template(block: bytes) -> Template:
@@ -254,7 +225,7 @@ def _template(block: bytes) -> Template:
                 if split is None:
                     items.append((4, gfield, msg, refs_field))
                 else:
-                    items.append((3, _enc(gfield << 3 | 2), *split))
+                    items.append((3, encode(gfield << 3 | 2), *split))
             else:
                 items.append((0, value[gstart:gend]))
         parts.append(items)
@@ -279,9 +250,9 @@ def _patch_block(
             kind = item[0]
             if kind == 3:
                 _, gkey, id_, head, rkey, first, rest, tail = item
-                refs = _enc(_unzz(first + off)) + rest
-                body = b"\x08" + _enc(id_ + off) + head + rkey + _enc(len(refs)) + refs + tail
-                group += gkey + _enc(len(body)) + body
+                refs = encode(zigzag(first + off)) + rest
+                body = b"\x08" + encode(id_ + off) + head + rkey + encode(len(refs)) + refs + tail
+                group += gkey + encode(len(body)) + body
             elif kind == 2:
                 group += _bytes_field(2, _patch_dense(item[1], off, dlat, dlon))
             elif kind == 1:

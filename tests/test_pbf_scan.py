@@ -59,15 +59,6 @@ def test_numpy_loops_equal_the_c_loops(path: Path, monkeypatch: pytest.MonkeyPat
     assert _cameras(_read(path, speed=True)) == _cameras(with_c)
 
 
-def _encode(v: int) -> bytes:
-    out = bytearray()
-    while True:
-        if v < 0x80:
-            return bytes(out + bytes([v]))
-        out.append((v & 0x7F) | 0x80)
-        v >>= 7
-
-
 def test_packed_numbers_decode_alike_in_c_and_numpy(monkeypatch: pytest.MonkeyPatch) -> None:
     rng = random.Random(8)
     values = [rng.choice([0, 1, -1, 2**31, -(2**40), 2**62, -(2**63), rng.randint(-999, 999)])
@@ -75,7 +66,7 @@ def test_packed_numbers_decode_alike_in_c_and_numpy(monkeypatch: pytest.MonkeyPa
     # deltas as a writer computes them in int64 (wrapping); the running sum wraps back
     deltas = [(b - a + 2**63) % 2**64 - 2**63 for a, b in zip([0, *values], values, strict=False)]
     zigzag = [((d << 1) ^ (d >> 63)) & (2**64 - 1) for d in deltas]
-    buf = b"xx" + b"".join(_encode(z) for z in zigzag) + b"yy"
+    buf = b"xx" + b"".join(pbf_scan.encode(z) for z in zigzag) + b"yy"
     span = (2, len(buf) - 2)
     runs = {}
     for lib in (_native.LIB, None):

@@ -43,12 +43,12 @@ MAX_BLOB = 32 * 1024 * 1024
 def _raw_size(start: bytes) -> int:
     """The raw_size field (2) of a Blob, from the Blob's first bytes; 0 when it is not there
     (an uncompressed blob, or a writer that puts it after the data)."""
-    from mapper.sources.pbf_scan import _varint
+    from mapper.sources.pbf_scan import varint
 
     if len(start) < 2 or start[0] != 0x10:
         return 0
     try:
-        return _varint(start, 1)[0]
+        return varint(start, 1)[0]
     except ValueError:
         raise ValueError("a block with no valid size") from None
 

@@ -69,7 +69,8 @@ SPEED_KEY = b"highway"
 SPEED_VALUE = "speed_camera"
 
 
-def _varint(buf: bytes, i: int) -> tuple[int, int]:
+def varint(buf: bytes, i: int) -> tuple[int, int]:
+    """The varint at ``buf[i]``: its value and the position after it."""
     value = 0
     shift = 0
     while True:
@@ -90,13 +91,13 @@ def _fields(buf: bytes, start: int, end: int) -> Iterator[tuple[int, Any]]:
     length-delimited payloads; fixed-width fields are skipped."""
     i = start
     while i < end:
-        key, i = _varint(buf, i)
+        key, i = varint(buf, i)
         wire = key & 7
         if wire == 0:
-            v, i = _varint(buf, i)
+            v, i = varint(buf, i)
             yield key >> 3, v
         elif wire == 2:
-            n, i = _varint(buf, i)
+            n, i = varint(buf, i)
             if i + n > end:
                 raise Corrupt("a field runs past its message")
             yield key >> 3, (i, i + n)
@@ -181,7 +182,7 @@ def spans(buf: bytes, start: int, end: int, key: int) -> tuple[list[int], list[i
         if n < 0x80:
             j = i + 2
         else:
-            n, j = _varint(buf, i + 1)
+            n, j = varint(buf, i + 1)
         if j + n > end:
             raise Corrupt("a message runs past its list")
         at.append(j)
@@ -331,7 +332,7 @@ def _first_field(data: bytes, start: int, end: int) -> int:
     """The field number a group starts with (a group holds one kind of element)."""
     if start >= end:
         return 0
-    key, _ = _varint(data, start)
+    key, _ = varint(data, start)
     return key >> 3
 
 
@@ -344,7 +345,7 @@ def _dense(block: Block, span: tuple[int, int], wanted: Wanted | None, out: Bloc
     ids_span = parts.get(1, (0, 0))
     _check_dense(block, parts)
     if out.first_node_id is None and ids_span[1] > ids_span[0]:
-        out.first_node_id = _zigzag(_varint(data, ids_span[0])[0])
+        out.first_node_id = _zigzag(varint(data, ids_span[0])[0])
     if wanted is None or 10 not in parts:
         return
     kv_span = parts[10]
@@ -453,7 +454,7 @@ def _tagged_by_search(
     at: list[int] = []
     for k in keys:
         for v in values:
-            pattern = _encode(k) + _encode(v)
+            pattern = encode(k) + encode(v)
             i = start
             while (p := data.find(pattern, i, end)) >= 0:
                 at.append(p)
@@ -487,7 +488,7 @@ def _unpack(data: bytes, start: int, end: int) -> list[int]:
             out.append(b)
             i += 1
         else:
-            v, i = _varint(data, i)
+            v, i = varint(data, i)
             out.append(v)
     return out
 
@@ -575,9 +576,9 @@ def _near(data: bytes, group: tuple[int, int], wanted: Wanted) -> bool:
     """Whether an encoded camera value follows an encoded man_made key within NEAR bytes
     somewhere in ``group``: a cheap test that rules out most groups of ways."""
     start, end = group
-    keys = [_encode(k) for k in wanted.keys]
+    keys = [encode(k) for k in wanted.keys]
     for v in wanted.values:
-        pattern = _encode(v)
+        pattern = encode(v)
         i = start
         while (p := data.find(pattern, i, end)) >= 0:
             i = p + 1
@@ -586,13 +587,25 @@ def _near(data: bytes, group: tuple[int, int], wanted: Wanted) -> bool:
     return False
 
 
-def _encode(v: int) -> bytes:
+def encode(value: int) -> bytes:
+    """``value`` as a varint; a negative int64 as ten bytes, as protobuf writes it."""
+    value &= (1 << 64) - 1
     out = bytearray()
-    while v >= 0x80:
-        out.append((v & 0x7F) | 0x80)
-        v >>= 7
-    out.append(v)
+    while value >= 0x80:
+        out.append((value & 0x7F) | 0x80)
+        value >>= 7
+    out.append(value)
     return bytes(out)
+
+
+def zigzag(v: int) -> int:
+    """Zigzag-encode a signed int64 (sint64 fields)."""
+    return (v << 1) ^ (v >> 63)
+
+
+def unzigzag(v: int) -> int:
+    """Zigzag-decode."""
+    return (v >> 1) ^ -(v & 1)
 
 
 def _varints_at(a: np.ndarray, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -964,6 +977,7 @@ def node_coordinates(
 
 
 def _zigzag(v: Any) -> int:
+    """Zigzag-decode a field read by ``_fields``, which must be a varint."""
     if not isinstance(v, int):
         raise Corrupt("a malformed node")
-    return (v >> 1) ^ -(v & 1)
+    return unzigzag(v)

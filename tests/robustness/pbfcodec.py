@@ -6,38 +6,13 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from mapper.sources import pbf_scan
 
-def varint(buf: bytes, pos: int) -> tuple[int, int]:
-    value = shift = 0
-    while True:
-        b = buf[pos]
-        pos += 1
-        value |= (b & 0x7F) << shift
-        if not b & 0x80:
-            return value, pos
-        shift += 7
-
-
-def enc(value: int) -> bytes:
-    value &= (1 << 64) - 1  # negative int64s as ten-byte varints, as protobuf does
-    out = bytearray()
-    while True:
-        b = value & 0x7F
-        value >>= 7
-        if value:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return bytes(out)
-
-
-def zz(v: int) -> int:
-    """Zigzag-encode a signed value."""
-    return (v << 1) ^ (v >> 63)
-
-
-def unzz(v: int) -> int:
-    return (v >> 1) ^ -(v & 1)
+# The varint and zigzag primitives are the reader's own (mapper.sources.pbf_scan).
+varint = pbf_scan.varint
+enc = pbf_scan.encode
+zz = pbf_scan.zigzag
+unzz = pbf_scan.unzigzag
 
 
 Field = tuple[int, int, "int | bytes"]  # (number, wire type, value or payload)
