@@ -18,6 +18,8 @@ import random
 import re
 import shutil
 import tempfile
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -227,7 +229,8 @@ def test_pure_path_examples() -> None:
     ]) == 5  # fmt: skip
 
 
-def _run_pure(examples: int, pooled: int) -> int:
+def _fuzz(check: Callable[[list[dict[str, Any]]], int], examples: int, pooled: int) -> int:
+    """Run ``check`` on ``examples`` drawn lists of tag dictionaries; how many it checked."""
     total = 0
 
     @settings(max_examples=examples, deadline=None, database=None,
@@ -235,10 +238,14 @@ def _run_pure(examples: int, pooled: int) -> int:
     @given(tag_dicts(pooled))
     def run(raws: list[dict[str, Any]]) -> None:
         nonlocal total
-        total += pure_path(raws)
+        total += check(raws)
 
     run()
     return total
+
+
+def _run_pure(examples: int, pooled: int) -> int:
+    return _fuzz(pure_path, examples, pooled)
 
 
 def test_pure_path_fuzz_fast() -> None:
@@ -348,17 +355,7 @@ def end_to_end(db0: Path, raws: list[dict[str, Any]]) -> int:
 
 
 def _run_end_to_end(db0: Path, examples: int, pooled: int) -> int:
-    total = 0
-
-    @settings(max_examples=examples, deadline=None, database=None,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])  # fmt: skip
-    @given(tag_dicts(pooled))
-    def run(raws: list[dict[str, Any]]) -> None:
-        nonlocal total
-        total += end_to_end(db0, raws)
-
-    run()
-    return total
+    return _fuzz(partial(end_to_end, db0), examples, pooled)
 
 
 def test_end_to_end_fuzz_fast(small_store: Path) -> None:
