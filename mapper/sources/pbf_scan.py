@@ -9,8 +9,8 @@ and coordinates are decoded only when a camera is among them. A group of ways is
 only when an encoded camera value follows an encoded ``man_made`` key within ``NEAR`` bytes;
 then every way's key and value lists are decoded together with numpy. The inner loops are C
 (``mapper/_native/pbfscan.c``, through ctypes), with numpy versions of the same loops when
-the library is not built. Blocks are inflated (zlib-ng) and scanned by a pool of threads,
-which zlib and ctypes let run beside each other, a few blocks ahead of the reader.
+the library is not built. Blocks are inflated (zlib-ng) and scanned by one process per core
+(:func:`map_blocks`).
 
 Camera ways are placed from their nodes in a second pass over the node blocks that can hold
 them (the first id of each block is kept in pass one).
@@ -29,9 +29,8 @@ import signal
 import types
 import zlib
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -42,6 +41,8 @@ try:  # zlib-ng inflates the same streams about twice as fast as zlib
     from zlib_ng import zlib_ng as _zlib
 except ImportError:  # pragma: no cover - zlib-ng is a dependency; zlib is the floor
     pass
+
+R = TypeVar("R")
 
 #: A camera node as found: id, latitude, longitude and its tags.
 Node = tuple[int, float, float, dict[str, str]]
@@ -686,7 +687,7 @@ def _way(block: Block, span: tuple[int, int], wanted: Wanted, out: BlockResult) 
 
 
 # ---------------------------------------------------------------------------------------------
-# The file: blocks, inflated by a pool of threads.
+# The file: blocks, read with pread and dealt out to processes.
 
 
 @dataclass
@@ -700,7 +701,7 @@ def blobs(fd: int, size: int) -> Iterator[Blob]:
     """Every block of the file, in order (their framing is checked by ``pbf.check_blocks``).
 
     Reads go through ``os.pread``: nothing of the file is mapped, so memory stays flat however
-    large the input, and threads read side by side."""
+    large the input, and forked processes read side by side."""
     pos = 0
     while pos < size:
         length = int.from_bytes(os.pread(fd, 4, pos), "big")
@@ -753,56 +754,6 @@ def inflate(fd: int, blob: Blob) -> bytes:
     return out
 
 
-def run_blocks(
-    path: str,
-    work: Callable[[bytes], Any],
-    *,
-    select: Callable[[int, Blob], bool] | None = None,
-    progress: Callable[[int], None] | None = None,
-    threads: int | None = None,
-) -> Iterator[tuple[int, Blob, Any]]:
-    """``work(inflated block)`` for every data block (or those ``select`` keeps), by a pool of
-    threads; results in file order, a few blocks ahead of the consumer."""
-    threads = threads or min(4, os.cpu_count() or 1)
-    ahead: list[tuple[int, Blob, Future[Any]]] = []
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        with ThreadPoolExecutor(threads) as pool:
-            try:
-                window = 3 * threads
-                for n, blob in enumerate(blobs(fd, os.fstat(fd).st_size)):
-                    if blob.kind != b"OSMData" or (select is not None and not select(n, blob)):
-                        if progress is not None:
-                            progress(blob.size)
-                        continue
-                    ahead.append((n, blob, pool.submit(_job, fd, blob, work)))
-                    while len(ahead) > window:
-                        yield _take(ahead, progress)
-                while ahead:
-                    yield _take(ahead, progress)
-            finally:
-                for *_, fut in ahead:
-                    fut.cancel()
-                pool.shutdown(wait=True)
-                ahead.clear()
-    finally:
-        os.close(fd)
-
-
-def _job(fd: int, blob: Blob, work: Callable[[bytes], Any]) -> Any:
-    return work(inflate(fd, blob))
-
-
-def _take(
-    ahead: list[tuple[int, Blob, Future[Any]]], progress: Callable[[int], None] | None
-) -> tuple[int, Blob, Any]:
-    n, blob, fut = ahead.pop(0)
-    result = fut.result()
-    if progress is not None:
-        progress(blob.size)
-    return n, blob, result
-
-
 #: Below this size a file is scanned in one process: forking would cost more than it saves.
 FORK_MIN_BYTES = 16 * 1024 * 1024
 
@@ -830,18 +781,11 @@ def scan(
     scanning between the C loops holds Python's GIL, and threads measured barely faster than
     one process here.
     """
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        blocks = [b for b in blobs(fd, os.fstat(fd).st_size) if b.kind == b"OSMData"]
-        n = workers(os.fstat(fd).st_size)
-        results = _scan_shares(fd, blocks, n, include_speed, progress)
-    finally:
-        os.close(fd)
+    results = map_blocks(path, lambda data: scan_block(data, include_speed), progress=progress)
     found = Scan()
     speed: list[bool] = []
     shared: dict[tuple[tuple[str, str], ...], dict[str, str]] = {}
-    for k, blob in enumerate(blocks):
-        r = results[k]
+    for blob, r in results:
         if r.first_node_id is not None:
             found.node_blocks.append((blob.offset, blob.size, r.first_node_id))
         # cameras tagged alike share one dict (read-only from here on)
@@ -853,24 +797,46 @@ def scan(
     return found, speed
 
 
+def map_blocks(
+    path: str,
+    work: Callable[[bytes], R],
+    *,
+    select: Callable[[Blob], bool] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> list[tuple[Blob, R]]:
+    """``work(inflated block)`` for every data block of the file (or those ``select`` keeps),
+    dealt out to ``workers()`` processes; (block, result) in file order."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        size = os.fstat(fd).st_size
+        chosen = [b for b in blobs(fd, size) if b.kind == b"OSMData" and (not select or select(b))]
+        todo = sum(b.size for b in chosen)
+        if progress is not None:
+            progress(size - todo)  # what is not read counts as done
+        results = _shares(fd, chosen, workers(todo), work, progress)
+    finally:
+        os.close(fd)
+    return [(b, results[k]) for k, b in enumerate(chosen)]
+
+
 def _share(
-    fd: int, blocks: list[Blob], k: int, n: int, include_speed: bool,
+    fd: int, blocks: list[Blob], k: int, n: int, work: Callable[[bytes], R],
     progress: Callable[[int], None] | None,
-) -> dict[int, BlockResult]:  # fmt: skip
-    out: dict[int, BlockResult] = {}
+) -> dict[int, R]:  # fmt: skip
+    out: dict[int, R] = {}
     for i in range(k, len(blocks), n):
-        out[i] = scan_block(inflate(fd, blocks[i]), include_speed)
+        out[i] = work(inflate(fd, blocks[i]))
         if progress is not None:
             progress(blocks[i].size * n)  # the others' shares move alike
     return out
 
 
-def _scan_shares(
-    fd: int, blocks: list[Blob], n: int, include_speed: bool,
+def _shares(
+    fd: int, blocks: list[Blob], n: int, work: Callable[[bytes], R],
     progress: Callable[[int], None] | None,
-) -> dict[int, BlockResult]:  # fmt: skip
+) -> dict[int, R]:  # fmt: skip
     if n <= 1:
-        return _share(fd, blocks, 0, 1, include_speed, progress)
+        return _share(fd, blocks, 0, 1, work, progress)
     children: list[tuple[int, int]] = []
     try:
         for k in range(1, n):
@@ -878,10 +844,10 @@ def _scan_shares(
             pid = os.fork()
             if pid == 0:  # pragma: no cover - runs in the child, which never returns
                 os.close(read_end)
-                _child(fd, blocks, k, n, include_speed, write_end)
+                _child(fd, blocks, k, n, work, write_end)
             os.close(write_end)
             children.append((pid, read_end))
-        results = _share(fd, blocks, 0, n, include_speed, progress)
+        results = _share(fd, blocks, 0, n, work, progress)
         for _, read_end in children:
             with os.fdopen(read_end, "rb") as pipe:
                 answer = pickle.load(pipe)
@@ -904,14 +870,14 @@ def _scan_shares(
 
 
 def _child(
-    fd: int, blocks: list[Blob], k: int, n: int, include_speed: bool, write_end: int
+    fd: int, blocks: list[Blob], k: int, n: int, work: Callable[[bytes], Any], write_end: int
 ) -> None:  # pragma: no cover - runs in a forked child
     """Scan share k of n, send the results (or the error) to the parent, and leave at once:
     no exit handlers, no buffers of the parent's flushed twice."""
     code = 0
     try:
         try:
-            answer: tuple[Any, ...] = ("ok", _share(fd, blocks, k, n, include_speed, None))
+            answer: tuple[Any, ...] = ("ok", _share(fd, blocks, k, n, work, None))
         except Exception as exc:  # sent to the parent, which raises it
             answer = ("error", type(exc).__name__, str(exc)[:200])
         with os.fdopen(write_end, "wb") as pipe:
@@ -967,10 +933,10 @@ def node_coordinates(
                                     float(block.lon(np.array([lo]))[0])))  # fmt: skip
         return got
 
-    def select(_: int, blob: Blob) -> bool:
+    def select(blob: Blob) -> bool:
         return keep is None or blob.offset in keep
 
-    for _, _, got in run_blocks(path, work, select=select, progress=progress):
+    for _, got in map_blocks(path, work, select=select, progress=progress):
         for ident, la, lo in got:
             coords.setdefault(ident, (la, lo))
     return coords
