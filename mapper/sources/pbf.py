@@ -11,9 +11,7 @@ it; an extract without a replication timestamp is dated by its newest element (p
 
 from __future__ import annotations
 
-import lzma
 import os
-import zlib
 from datetime import UTC, datetime
 from typing import Any
 
@@ -145,7 +143,7 @@ def _header(
             ):
                 bbox = (box[1] / 1e7, box[4] / 1e7, box[2] / 1e7, box[3] / 1e7)
         stamp = fields.get(32, [0])[0]
-    except (ValueError, IndexError, StopIteration, lzma.LZMAError, zlib.error) as exc:
+    except (ValueError, IndexError, StopIteration) as exc:  # Corrupt is a ValueError
         raise InputError(f"{path}: not a readable OSM PBF ({str(exc)[:80]})") from None
     except pbf_scan.Unsupported as exc:
         raise _unsupported(path, exc) from None
@@ -235,7 +233,7 @@ def _scan(path: str, include_speed: bool, sorted_ids: bool, show: bool, size: in
                 )
     except pbf_scan.Unsupported as exc:
         raise _unsupported(path, exc) from None
-    except (pbf_scan.Corrupt, zlib.error, lzma.LZMAError, IndexError, ValueError) as exc:
+    except (ValueError, IndexError) as exc:  # pbf_scan.Corrupt, inflate errors included
         raise InputError(f"{path}: truncated or corrupt PBF ({str(exc)[:80]})") from None
     rows: list[Row] = [
         ("node", i, lat, lon, tags, [], s)
