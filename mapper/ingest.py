@@ -12,7 +12,7 @@ import duckdb
 
 from mapper import extent, sql
 from mapper.errors import InputError
-from mapper.sources import Extract, read_file, sha256_of
+from mapper.sources import Extract, Hashing, read_file
 from mapper.store import open_store, store_path, transaction
 from mapper.tags import normalise
 
@@ -163,21 +163,24 @@ def ingest(
     snapshot: datetime | None = None,
     snapshots: dict[str, datetime] | None = None,
     pbf_reader: str = "scan",
+    hashing: Hashing | None = None,
 ) -> list[IngestResult]:
     """Read every input first; only when all are readable, write them in one transaction.
 
     ``snapshot`` dates inputs that carry no date of their own (a bare Overpass element list):
     the time the data was downloaded, as the user knows it. Dated inputs keep their own.
-    ``snapshots`` gives such a date per path (a site config's inputs).
+    ``snapshots`` gives such a date per path (a site config's inputs). ``hashing`` is the
+    inputs' sha256, started by the caller (the CLI starts it before importing this module).
     """
     for p in paths:
         if not Path(p).exists():
             raise InputError(f"{p}: no such file")
+    hashing = hashing or Hashing(paths)
     known = _known_hashes(db)
     results: list[IngestResult] = []
     pending: list[tuple[IngestResult, Extract]] = []
     for p in paths:
-        digest = sha256_of(Path(p)) if Path(p).is_file() else None
+        digest = hashing.get(p)
         if digest is not None and digest in known:
             results.append(IngestResult(p, None, "unchanged"))
             continue
@@ -193,11 +196,15 @@ def ingest(
         pending.append((r, ex))
     if not pending:
         return results
-    with open_store(db, write=True) as con, transaction(con):
-        stored_hashes = {r["sha256"] for r in sql.rows(con, "source-hashes")}
-        for r, ex in pending:
-            if ex.sha256 in stored_hashes:  # written by another process since we looked
-                r.status = "unchanged"
-                continue
-            _, r.stored = write_extract(con, ex)
+    with open_store(db, write=True) as con:
+        # Commit straight into the file: a commit under this threshold would go to the
+        # write-ahead log first and into the file again when the store closes.
+        con.execute("SET checkpoint_threshold = '0KB'")
+        with transaction(con):
+            stored_hashes = {r["sha256"] for r in sql.rows(con, "source-hashes")}
+            for r, ex in pending:
+                if ex.sha256 in stored_hashes:  # written by another process since we looked
+                    r.status = "unchanged"
+                    continue
+                _, r.stored = write_extract(con, ex)
     return results
