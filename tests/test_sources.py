@@ -190,3 +190,49 @@ def test_out_of_range_coordinates_are_rejected_per_element(tmp_path: Path) -> No
     assert r.exit_code == 0
     assert "2 element(s) rejected" in r.stderr
     assert _count(db) == 8
+
+
+def test_hashing_in_the_background_gives_each_file_its_sha256(tmp_path: Path) -> None:
+    """``Hashing`` (started by the CLI before its heavy imports) hashes what sha256_of does; a
+    folder, a missing or an unreadable path gets None (its reader then says what is wrong)."""
+    import hashlib
+    import os
+
+    from mapper.sources import Hashing
+
+    unreadable = tmp_path / "locked.json"
+    unreadable.write_text("{}")
+    unreadable.chmod(0)
+    paths = [str(LONDON), str(MONACO), str(tmp_path), str(tmp_path / "missing.pbf")]
+    hashing = Hashing([*paths, str(unreadable)])
+    for p in (LONDON, MONACO):
+        assert hashing.get(str(p)) == hashlib.sha256(p.read_bytes()).hexdigest()
+    assert hashing.get(str(tmp_path)) is None
+    assert hashing.get(str(tmp_path / "missing.pbf")) is None
+    if os.geteuid() != 0:  # root reads anything
+        assert hashing.get(str(unreadable)) is None
+    # a path it was not given is hashed when asked for
+    assert hashing.get(str(SWITZERLAND)) == hashlib.sha256(SWITZERLAND.read_bytes()).hexdigest()
+
+
+def test_console_entry_flushes_and_exits_with_the_command_code(tmp_path: Path) -> None:
+    """``main`` leaves through os._exit (no interpreter teardown): what the command printed
+    still reaches a pipe, and the exit code is the command's."""
+    import subprocess
+    import sys
+
+    db = tmp_path / "s.duckdb"
+    code = "import sys; from mapper.cli import main; sys.argv[0] = 'camdensity'; main()"
+    ok = subprocess.run(
+        [sys.executable, "-c", code, "ingest", "--quiet", "--db", str(db), str(LONDON)],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stdout.endswith("23 cameras (pbf, snapshot 2020-07-20T10:31:02Z)\n")
+    bad = subprocess.run(
+        [sys.executable, "-c", code, "stats", "--db", str(tmp_path / "none.duckdb")],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert bad.returncode == 1
+    assert bad.stderr.startswith("Error: no store at")
+    assert _count(db) == 23

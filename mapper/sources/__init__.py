@@ -8,6 +8,8 @@ from __future__ import annotations
 import hashlib
 import math
 import re
+import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -53,6 +55,37 @@ def sha256_of(path: Path) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+class Hashing:
+    """The sha256 of files, computed in a thread from the moment this is made.
+
+    hashlib lets go of the GIL while it hashes, so the command goes on meanwhile (importing
+    DuckDB and NumPy, opening the store). A path that is not a readable file gets None: its
+    reader says what is wrong with it.
+    """
+
+    def __init__(self, paths: Iterable[str]) -> None:
+        self._paths = list(dict.fromkeys(paths))
+        self._digests: dict[str, str | None] = {}
+        self._thread = threading.Thread(target=self._run, name="sha256", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        for p in self._paths:
+            try:
+                self._digests[p] = sha256_of(Path(p)) if Path(p).is_file() else None
+            except OSError:
+                self._digests[p] = None
+
+    def get(self, path: str) -> str | None:
+        self._thread.join()
+        if path in self._digests:
+            return self._digests[path]
+        try:
+            return sha256_of(Path(path)) if Path(path).is_file() else None
+        except OSError:
+            return None
 
 
 def is_camera(tags: dict[str, str], include_speed: bool) -> tuple[bool, bool]:
