@@ -196,15 +196,11 @@ def ingest(
         pending.append((r, ex))
     if not pending:
         return results
-    with open_store(db, write=True) as con:
-        # Commit straight into the file: a commit under this threshold would go to the
-        # write-ahead log first and into the file again when the store closes.
-        con.execute("SET checkpoint_threshold = '0KB'")
-        with transaction(con):
-            stored_hashes = {r["sha256"] for r in sql.rows(con, "source-hashes")}
-            for r, ex in pending:
-                if ex.sha256 in stored_hashes:  # written by another process since we looked
-                    r.status = "unchanged"
-                    continue
-                _, r.stored = write_extract(con, ex)
+    with open_store(db, write=True) as con, transaction(con):
+        stored_hashes = {r["sha256"] for r in sql.rows(con, "source-hashes")}
+        for r, ex in pending:
+            if ex.sha256 in stored_hashes:  # written by another process since we looked
+                r.status = "unchanged"
+                continue
+            _, r.stored = write_extract(con, ex)
     return results

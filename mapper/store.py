@@ -139,6 +139,11 @@ def open_store(
         raise StoreError(f"{path} is a folder, not a store file; pass another --db")
     con = _connect(path, read_only=not write)
     try:
+        if write:
+            # Commit straight into the file: a commit under this threshold would go to the
+            # write-ahead log first and into the file again when the store closes (for an
+            # ingest of 20,900 cameras, 0.05 s of 0.3).
+            con.execute("SET checkpoint_threshold = '0KB'")
         current = _version(con, path)
         if current is not None and current > SCHEMA_VERSION:
             raise StoreError(
