@@ -107,9 +107,12 @@ def ingest(
     The format is detected from the content. All files are read before the store is
     touched, and written in one transaction: a bad file changes nothing.
     """
-    from mapper.sources import Hashing
+    from mapper.sources import Hashing, start_reading
 
-    hashing = Hashing(files)  # hashes while the next line imports DuckDB and NumPy
+    # Start the slow parts first, to run while the next line imports DuckDB: the reading of
+    # a large PBF (forked processes; before any thread) and the hashing (a thread).
+    start_reading(files, include_speed="speed_camera" in include, pbf_reader=pbf_reader)
+    hashing = Hashing(files)
     from mapper.ingest import ingest as run_ingest
 
     results = run_ingest(

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import random
 import shutil
+import time
 from pathlib import Path
 from typing import Any
 
@@ -158,9 +159,15 @@ def test_extent_drawn_by_hand_equals_shapely(path: Path) -> None:
     assert not extent.simple((7.0, 43.0, 7.0, 44.0))  # no width
 
 
-def test_forked_scan_equals_one_process(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Blocks dealt to three processes (the parent and two forked children) give what one
-    process gives, in the same order."""
+@pytest.mark.parametrize("c_loops", [True, False], ids=["atomic-counter", "locked-counter"])
+def test_forked_scan_equals_one_process(monkeypatch: pytest.MonkeyPatch, c_loops: bool) -> None:
+    """Blocks shared by three processes (the parent and two forked children, each taking the
+    next block from a shared counter: an atomic add in C, a record lock without the library)
+    give what one process gives, in the same order."""
+    if c_loops and _native.LIB is None:
+        pytest.skip("the C loops are not built here")
+    if not c_loops:
+        monkeypatch.setattr(pbf_scan, "LIB", None)
     monkeypatch.setattr(pbf_scan, "workers", lambda size: 3)
     forked = _read(MUNICH, speed=True)
     monkeypatch.setattr(pbf_scan, "workers", lambda size: 1)
@@ -171,19 +178,73 @@ def test_forked_scan_equals_one_process(monkeypatch: pytest.MonkeyPatch) -> None
     assert _cameras(forked) == _cameras(one)
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def _wait_until_all_taken(job: Any) -> None:
+    """Until the started children have taken every block (this process then takes none)."""
+    deadline = time.monotonic() + 60
+    while job.counter.peek() < len(job.blocks):
+        assert time.monotonic() < deadline, "the children took no blocks"
+        time.sleep(0.005)
+
+
 def test_a_damaged_block_read_by_a_child_is_an_input_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(pbf_scan, "workers", lambda size: 4)
+    monkeypatch.setattr(pbf_scan, "workers", lambda size: 2)
     data = bytearray(MUNICH.read_bytes())
     data[-100] ^= 0xFF  # inside the zlib stream of the last block
     bad = tmp_path / "bad.osm.pbf"
     bad.write_bytes(bytes(data))
-    fd = os.open(bad, os.O_RDONLY)
-    try:
-        last = len([b for b in pbf_scan.blobs(fd, len(data)) if b.kind == b"OSMData"]) - 1
-    finally:
-        os.close(fd)
-    assert last % 4 != 0  # read by a child, not by the parent
+    assert pbf_scan.start(str(bad), include_speed=False)
+    _wait_until_all_taken(pbf_scan._started[str(bad)])  # so a child reads the damaged block
     with pytest.raises(InputError, match="truncated or corrupt PBF .*inflate"):
         _read(bad)
+    assert not pbf_scan._started
+
+
+def test_a_started_pass_is_collected_unless_the_file_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`start` (the CLI calls it before importing DuckDB) scans in forked children at once;
+    `scan` of the same file collects their work. A file replaced in between, or another
+    include_speed, is read anew, and the stale children are stopped."""
+    monkeypatch.setattr(pbf_scan, "workers", lambda size: 2)
+    one = _read(MUNICH, speed=True)
+    path = tmp_path / "x.osm.pbf"
+    shutil.copyfile(MUNICH, path)
+    assert pbf_scan.start(str(path), include_speed=True)
+    job = pbf_scan._started[str(path)]
+    _wait_until_all_taken(job)
+    assert _cameras(_read(path, speed=True)) == _cameras(one)
+    assert job.children == [] and not pbf_scan._started  # collected, children reaped
+
+    assert pbf_scan.start(str(path), include_speed=True)
+    stale = [pid for pid, _ in pbf_scan._started[str(path)].children]
+    shutil.copyfile(HELSINKI, tmp_path / "new.osm.pbf")
+    os.replace(tmp_path / "new.osm.pbf", path)
+    assert _cameras(_read(path, speed=True)) == _cameras(_read(HELSINKI, speed=True))
+    assert stale and not any(_alive(pid) for pid in stale)
+
+    assert pbf_scan.start(str(path), include_speed=False)
+    assert _cameras(_read(path, speed=True)) == _cameras(_read(HELSINKI, speed=True))
+
+
+def test_a_pass_never_collected_is_stopped_at_exit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`ingest` of a file already in the store never collects the pass it started: the exit
+    handler stops its children."""
+    monkeypatch.setattr(pbf_scan, "workers", lambda size: 2)
+    assert pbf_scan.start(str(MUNICH), include_speed=False)
+    pids = [pid for pid, _ in pbf_scan._started[str(MUNICH)].children]
+    assert len(pids) == 2 and all(_alive(pid) for pid in pids)
+    pbf_scan._stop_started()  # what atexit runs
+    assert not pbf_scan._started and not any(_alive(pid) for pid in pids)
+    monkeypatch.setattr(pbf_scan, "workers", lambda size: 1)
+    assert not pbf_scan.start(str(MUNICH), include_speed=False)  # one process: nothing early
+

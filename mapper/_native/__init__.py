@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 
 #: Must equal CD_ABI in pbfscan.c: a library built from another version is not used.
-ABI = 3
+ABI = 4
 ENV_PURE = "CAMDENSITY_PURE_PYTHON"
 LIBRARY = Path(__file__).with_name("libpbfscan.so")
 
@@ -41,6 +41,8 @@ def load(path: Path = LIBRARY) -> ctypes.CDLL | None:
     lib.cd_count.restype = i64
     lib.cd_kv_check.argtypes = [buf, i64, i64, i64]
     lib.cd_kv_check.restype = i64
+    lib.cd_take.argtypes = [ptr]
+    lib.cd_take.restype = i64
     return lib
 
 

@@ -9,7 +9,7 @@
  */
 #include <stdint.h>
 
-#define CD_ABI 3
+#define CD_ABI 4
 
 int cd_abi(void) { return CD_ABI; }
 
@@ -155,3 +155,7 @@ int64_t cd_kv_check(const uint8_t *buf, int64_t start, int64_t end, int64_t stri
     }
     return pos == 0 ? nodes : -1;
 }
+
+/* The value of a counter shared by forked processes (anonymous shared memory), then add 1:
+ * which block a scanning process takes next. */
+int64_t cd_take(int64_t *counter) { return __atomic_fetch_add(counter, 1, __ATOMIC_SEQ_CST); }

@@ -88,6 +88,36 @@ class Hashing:
             return None
 
 
+def looks_like_pbf(head: bytes) -> bool:
+    """A PBF starts with a 4-byte blob-header length, then field 1 = "OSMHeader"."""
+    if len(head) < 15:
+        return False
+    n = int.from_bytes(head[:4], "big")
+    return 0 < n < 64 * 1024 and head[4] == 0x0A and head[5] == 9 and head[6:15] == b"OSMHeader"
+
+
+def start_reading(paths: Iterable[str], *, include_speed: bool, pbf_reader: str) -> None:
+    """Begin reading the first large PBF among ``paths`` now, in forked processes
+    (``pbf_scan.start``), so that the reading overlaps what comes before it: importing DuckDB,
+    hashing the inputs, looking into the store. ``read_file`` collects it. The CLI calls
+    this before it imports DuckDB and before it starts any thread."""
+    if pbf_reader != "scan":
+        return
+    for path in paths:
+        try:
+            if not Path(path).is_file():  # a folder, a pipe: read_file says what is wrong
+                continue
+            with open(path, "rb") as f:
+                head = f.read(64)
+        except OSError:
+            continue
+        if looks_like_pbf(head):
+            from mapper.sources import pbf_scan
+
+            if pbf_scan.start(path, include_speed=include_speed):
+                return
+
+
 def is_camera(tags: dict[str, str], include_speed: bool) -> tuple[bool, bool]:
     """(is a camera we keep, is a speed camera)."""
     if tags.get("man_made", "").strip() == "surveillance":
@@ -165,7 +195,7 @@ def read_file(
             f"{path}: the file is empty; expected an .osm.pbf extract, Overpass JSON or GeoJSON"
         )
     digest = digest or sha256_of(p)
-    if pbf.looks_like_pbf(head):
+    if looks_like_pbf(head):
         return pbf.read(
             path, digest, include_speed=include_speed, progress=progress, reader=pbf_reader
         )

@@ -21,21 +21,8 @@ from mapper import sql
 from mapper.errors import InputError
 from mapper.progress import bytes_progress, query_progress, wanted
 from mapper.sources import PBF, Element, Extract, clean_tags, valid_coordinate
+from mapper.sources.pbf_scan import MAX_BLOB, MAX_BLOB_HEADER
 from mapper.store import scratch
-
-
-def looks_like_pbf(head: bytes) -> bool:
-    """A PBF starts with a 4-byte blob-header length, then field 1 = "OSMHeader"."""
-    if len(head) < 15:
-        return False
-    n = int.from_bytes(head[:4], "big")
-    return 0 < n < 64 * 1024 and head[4] == 0x0A and head[5] == 9 and head[6:15] == b"OSMHeader"
-
-
-#: The format's own limits (wiki.openstreetmap.org/wiki/PBF_Format): a BlobHeader under
-#: 64 KiB, a Blob under 32 MiB, compressed or not.
-MAX_BLOB_HEADER = 64 * 1024
-MAX_BLOB = 32 * 1024 * 1024
 
 
 def _raw_size(start: bytes) -> int:

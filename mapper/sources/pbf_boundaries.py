@@ -23,8 +23,8 @@ from shapely.geometry.base import BaseGeometry
 
 from mapper import sql
 from mapper.errors import InputError
-from mapper.sources import clean_tags
-from mapper.sources.pbf import check_blocks, looks_like_pbf
+from mapper.sources import clean_tags, looks_like_pbf
+from mapper.sources.pbf import check_blocks
 from mapper.store import scratch
 
 #: Relations with more members than this are skipped (reported as incomplete), unread.

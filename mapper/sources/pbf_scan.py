@@ -21,16 +21,22 @@ Blocks compressed with lz4, zstd or bzip2 raise :class:`Unsupported` (DuckDB spa
 
 from __future__ import annotations
 
+import atexit
 import bisect
+import ctypes
+import fcntl
+import itertools
 import lzma
+import mmap
 import os
 import pickle
 import signal
+import tempfile
 import types
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 
@@ -63,6 +69,11 @@ class Scan:
     #: (file offset, size) of each node block's blob, with the first node id it holds.
     node_blocks: list[tuple[int, int, int]] = field(default_factory=list)
 
+
+#: The format's own limits (wiki.openstreetmap.org/wiki/PBF_Format): a BlobHeader under
+#: 64 KiB, a Blob under 32 MiB, compressed or not.
+MAX_BLOB_HEADER = 64 * 1024
+MAX_BLOB = 32 * 1024 * 1024
 
 KEY = b"man_made"
 VALUE = "surveillance"
@@ -706,6 +717,8 @@ def blobs(fd: int, size: int) -> Iterator[Blob]:
     while pos < size:
         length = int.from_bytes(os.pread(fd, 4, pos), "big")
         pos += 4
+        if not 0 < length <= MAX_BLOB_HEADER:  # a flipped length must not be allocated
+            raise Corrupt(f"a block header of {length} bytes")
         head = os.pread(fd, length, pos)
         if len(head) != length:
             raise Corrupt("ends inside a block header")
@@ -716,6 +729,8 @@ def blobs(fd: int, size: int) -> Iterator[Blob]:
             elif number == 3 and isinstance(value, int):
                 datasize = value
         pos += length
+        if not 0 < datasize <= MAX_BLOB:
+            raise Corrupt(f"a block of {datasize} bytes")
         yield Blob(pos, datasize, kind)
         pos += datasize
 
@@ -737,6 +752,8 @@ def inflate(fd: int, blob: Blob) -> bytes:
             method, zdata = number, view[value[0] : value[1]]
     if raw is not None:
         return raw
+    if not 0 <= raw_size <= MAX_BLOB:  # the buffer is allocated at this size
+        raise Corrupt(f"a block that claims to inflate to {raw_size} bytes")
     if zdata is None:
         raise Corrupt("a block without data")
     if method not in (3, 4):
@@ -775,13 +792,16 @@ def scan(
 ) -> tuple[Scan, list[bool]]:
     """Pass one: camera nodes and camera ways (with their node refs) of the file.
 
-    The blocks are dealt out to ``workers()`` processes in turn (block k to process k mod n):
-    the parent and forked children each inflate and scan their share, one block at a time,
-    and the children send their results back through a pipe. Processes, not threads: the
-    scanning between the C loops holds Python's GIL, and threads measured barely faster than
-    one process here.
+    Collects the pass :func:`start` began for this file, if any; otherwise runs it now
+    (:func:`map_blocks`).
     """
-    results = map_blocks(path, lambda data: scan_block(data, include_speed), progress=progress)
+    job = _started.pop(path, None)
+    if job is not None and not job.same(path, ("pass one", include_speed)):
+        job.cancel()
+        job = None
+    if job is None:
+        job = Blocks(path, _pass_one(include_speed))
+    results = job.finish(progress)
     found = Scan()
     speed: list[bool] = []
     shared: dict[tuple[tuple[str, str], ...], dict[str, str]] = {}
@@ -797,6 +817,42 @@ def scan(
     return found, speed
 
 
+def _pass_one(include_speed: bool) -> Callable[[bytes], BlockResult]:
+    def work(data: bytes) -> BlockResult:
+        return scan_block(data, include_speed)
+
+    return work
+
+
+#: Passes begun by :func:`start`, by path, until :func:`scan` collects them.
+_started: dict[str, Blocks[BlockResult]] = {}
+
+
+def start(path: str, *, include_speed: bool) -> bool:
+    """Begin pass one over ``path`` now, in forked processes, and return at once: the scan
+    then runs while the caller imports DuckDB and opens the store, and :func:`scan` of the
+    same path collects it. Only files that would be scanned by more than one process are
+    started (True when this one was); a pass not collected is stopped at exit."""
+    if path in _started:
+        return True
+    try:
+        job = Blocks(path, _pass_one(include_speed), early=True, what=("pass one", include_speed))
+    except (OSError, ValueError, IndexError):  # unreadable or damaged: read_file says why
+        return False
+    if not job.children:
+        job.cancel()
+        return False
+    if not _started:
+        atexit.register(_stop_started)
+    _started[path] = job
+    return True
+
+
+def _stop_started() -> None:
+    while _started:
+        _started.popitem()[1].cancel()
+
+
 def map_blocks(
     path: str,
     work: Callable[[bytes], R],
@@ -805,87 +861,170 @@ def map_blocks(
     progress: Callable[[int], None] | None = None,
 ) -> list[tuple[Blob, R]]:
     """``work(inflated block)`` for every data block of the file (or those ``select`` keeps),
-    dealt out to ``workers()`` processes; (block, result) in file order."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        size = os.fstat(fd).st_size
-        chosen = [b for b in blobs(fd, size) if b.kind == b"OSMData" and (not select or select(b))]
-        todo = sum(b.size for b in chosen)
-        if progress is not None:
-            progress(size - todo)  # what is not read counts as done
-        results = _shares(fd, chosen, workers(todo), work, progress)
-    finally:
-        os.close(fd)
-    return [(b, results[k]) for k, b in enumerate(chosen)]
+    shared by ``workers()`` processes; (block, result) in file order."""
+    return Blocks(path, work, select=select).finish(progress)
 
 
-def _share(
-    fd: int, blocks: list[Blob], k: int, n: int, work: Callable[[bytes], R],
-    progress: Callable[[int], None] | None,
-) -> dict[int, R]:  # fmt: skip
-    out: dict[int, R] = {}
-    for i in range(k, len(blocks), n):
-        out[i] = work(inflate(fd, blocks[i]))
-        if progress is not None:
-            progress(blocks[i].size * n)  # the others' shares move alike
-    return out
+class Blocks(Generic[R]):
+    """``work`` over the data blocks of a file, by this process and forked children.
 
+    The children start at once. Each process takes the next block not yet taken (a counter in
+    memory the processes share), inflates it and runs ``work`` on it, until none is left:
+    a process that is slowed down takes fewer blocks, and this process joins in whenever it
+    calls :meth:`finish`. Children send their results through a pipe. Processes, not threads:
+    the scanning between the C loops holds Python's GIL.
 
-def _shares(
-    fd: int, blocks: list[Blob], n: int, work: Callable[[bytes], R],
-    progress: Callable[[int], None] | None,
-) -> dict[int, R]:  # fmt: skip
-    if n <= 1:
-        return _share(fd, blocks, 0, 1, work, progress)
-    children: list[tuple[int, int]] = []
-    try:
-        for k in range(1, n):
-            read_end, write_end = os.pipe()
-            pid = os.fork()
-            if pid == 0:  # pragma: no cover - runs in the child, which never returns
-                os.close(read_end)
-                _child(fd, blocks, k, n, work, write_end)
-            os.close(write_end)
-            children.append((pid, read_end))
-        results = _share(fd, blocks, 0, n, work, progress)
-        for _, read_end in children:
-            with os.fdopen(read_end, "rb") as pipe:
-                answer = pickle.load(pipe)
-            if answer[0] != "ok":
-                kind = Unsupported if answer[1] == "Unsupported" else Corrupt
-                raise kind(answer[2])
-            results.update(answer[1])
-    finally:
-        for pid, read_end in children:
+    ``early``: made before the caller has other work to do (:func:`start`); as many children
+    as ``workers()``, this process joining later. Otherwise one child fewer. ``what`` names the
+    work, for :meth:`same`.
+    """
+
+    def __init__(
+        self,
+        path: str,
+        work: Callable[[bytes], R],
+        *,
+        select: Callable[[Blob], bool] | None = None,
+        early: bool = False,
+        what: Any = None,
+    ) -> None:
+        self.work, self.what = work, what
+        self.fd = os.open(path, os.O_RDONLY)
+        self.children: list[tuple[int, int]] = []
+        self.counter: _Counter | None = None
+        try:
+            st = os.fstat(self.fd)
+            self.identity = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+            self.blocks = [
+                b for b in blobs(self.fd, st.st_size)
+                if b.kind == b"OSMData" and (not select or select(b))
+            ]  # fmt: skip
+            self.handed = list(itertools.accumulate(b.size for b in self.blocks))
+            self.skipped = st.st_size - (self.handed[-1] if self.handed else 0)
+            self.counter = _Counter()
+            n = workers(self.handed[-1] if self.handed else 0)
+            for _ in range(n if early and n > 1 else n - 1):
+                self._fork()
+        except BaseException:
+            self.cancel()
+            raise
+
+    def same(self, path: str, what: Any) -> bool:
+        """Started on this very file (not replaced since) for the same work."""
+        try:
+            st = os.stat(path)
+        except OSError:
+            return False
+        now = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+        return now == self.identity and self.what == what
+
+    def _fork(self) -> None:
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - runs in the child, which never returns
+            os.close(read_end)
+            self._child(write_end)
+        os.close(write_end)
+        self.children.append((pid, read_end))
+
+    def _take(self, progress: Callable[[int], None] | None) -> dict[int, R]:
+        """Take blocks until none is left; with ``progress``, report the bytes handed out."""
+        out: dict[int, R] = {}
+        reported = 0
+        counter = self.counter
+        assert counter is not None, "taken from a pass already finished"
+        while (i := counter.take()) < len(self.blocks):
+            out[i] = self.work(inflate(self.fd, self.blocks[i]))
+            if progress is not None:  # the bytes of the blocks handed out so far
+                handed = self.handed[min(counter.peek(), len(self.blocks)) - 1]
+                progress(handed - reported)
+                reported = handed
+        return out
+
+    def finish(self, progress: Callable[[int], None] | None = None) -> list[tuple[Blob, R]]:
+        """Join in, gather the children's results; (block, result) in file order."""
+        try:
+            if progress is not None:
+                progress(self.skipped)  # what is not read counts as done
+            results = self._take(progress)
+            for _, read_end in self.children:
+                with os.fdopen(os.dup(read_end), "rb") as pipe:
+                    answer = pickle.load(pipe)
+                if answer[0] != "ok":
+                    kind = Unsupported if answer[1] == "Unsupported" else Corrupt
+                    raise kind(answer[2])
+                results.update(answer[1])
+        finally:
+            self.cancel()
+        if len(results) != len(self.blocks):  # pragma: no cover - a child died unreported
+            raise Corrupt("a scanning process ended without its blocks")
+        return [(b, results[k]) for k, b in enumerate(self.blocks)]
+
+    def cancel(self) -> None:
+        """Stop the children (finished already, or no longer wanted) and close the file."""
+        for pid, read_end in self.children:
+            os.close(read_end)
             try:
-                os.close(read_end)
-            except OSError:
-                pass  # closed by its reader above
-            try:
-                os.kill(pid, signal.SIGKILL)  # finished already, or no longer wanted
+                os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
             os.waitpid(pid, 0)
-    return results
+        self.children = []
+        if self.counter is not None:
+            self.counter.close()
+            self.counter = None
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
 
-
-def _child(
-    fd: int, blocks: list[Blob], k: int, n: int, work: Callable[[bytes], Any], write_end: int
-) -> None:  # pragma: no cover - runs in a forked child
-    """Scan share k of n, send the results (or the error) to the parent, and leave at once:
-    no exit handlers, no buffers of the parent's flushed twice."""
-    code = 0
-    try:
+    def _child(self, write_end: int) -> None:  # pragma: no cover - runs in a forked child
+        """Take blocks, send the results (or the error) to the parent, and leave at once: no
+        exit handlers, no buffers of the parent's flushed twice."""
+        code = 0
         try:
-            answer: tuple[Any, ...] = ("ok", _share(fd, blocks, k, n, work, None))
-        except Exception as exc:  # sent to the parent, which raises it
-            answer = ("error", type(exc).__name__, str(exc)[:200])
-        with os.fdopen(write_end, "wb") as pipe:
-            pickle.dump(answer, pipe, protocol=pickle.HIGHEST_PROTOCOL)
-    except BaseException:
-        code = 1
-    finally:
-        os._exit(code)
+            try:
+                answer: tuple[Any, ...] = ("ok", self._take(None))
+            except Exception as exc:  # sent to the parent, which raises it
+                answer = ("error", type(exc).__name__, str(exc)[:200])
+            with os.fdopen(write_end, "wb") as pipe:
+                pickle.dump(answer, pipe, protocol=pickle.HIGHEST_PROTOCOL)
+        except BaseException:
+            code = 1
+        finally:
+            os._exit(code)
+
+
+class _Counter:
+    """A number in memory shared with forked children: the index of the next block to take.
+    Taken with an atomic add in C; without the library, under a POSIX record lock (held per
+    process, so a forked child waits for its parent)."""
+
+    def __init__(self) -> None:
+        self._memory = mmap.mmap(-1, 8)
+        self._cell = ctypes.c_int64.from_buffer(self._memory)
+        self._address = ctypes.addressof(self._cell)
+        self._lock = None if LIB is not None else tempfile.TemporaryFile()
+
+    def take(self) -> int:
+        if LIB is not None:
+            return int(LIB.cd_take(self._address))
+        assert self._lock is not None
+        fcntl.lockf(self._lock, fcntl.LOCK_EX)
+        try:
+            value = self._cell.value
+            self._cell.value = value + 1
+            return int(value)
+        finally:
+            fcntl.lockf(self._lock, fcntl.LOCK_UN)
+
+    def peek(self) -> int:
+        return int(self._cell.value)
+
+    def close(self) -> None:
+        if self._lock is not None:
+            self._lock.close()
+        del self._cell  # the memory cannot be unmapped while a ctypes view holds it
+        self._memory.close()
 
 
 def node_coordinates(
