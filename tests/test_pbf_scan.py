@@ -248,3 +248,31 @@ def test_a_pass_never_collected_is_stopped_at_exit(monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(pbf_scan, "workers", lambda size: 1)
     assert not pbf_scan.start(str(MUNICH), include_speed=False)  # one process: nothing early
 
+
+def test_libdeflate_and_zlib_ng_inflate_alike(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Blocks with a raw_size go through libdeflate, others through zlib-ng: the same bytes,
+    and a damaged stream is refused by both."""
+    assert pbf_scan._libdeflate is not None, "the deflate package is a dependency"
+    fd = os.open(MUNICH, os.O_RDONLY)
+    try:
+        blocks = list(pbf_scan.blobs(fd, os.fstat(fd).st_size))
+        fast = [pbf_scan.inflate(fd, b) for b in blocks]
+        monkeypatch.setattr(pbf_scan, "_libdeflate", None)
+        assert [pbf_scan.inflate(fd, b) for b in blocks] == fast
+        assert all(type(x) is bytes for x in fast) and len(fast) > 5
+    finally:
+        os.close(fd)
+    monkeypatch.undo()
+    data = bytearray(MUNICH.read_bytes())
+    data[-100] ^= 0xFF
+    fd = os.memfd_create("damaged")
+    try:
+        os.write(fd, bytes(data))
+        last = list(pbf_scan.blobs(fd, len(data)))[-1]
+        with pytest.raises(pbf_scan.Corrupt, match="does not inflate"):
+            pbf_scan.inflate(fd, last)
+        monkeypatch.setattr(pbf_scan, "_libdeflate", None)
+        with pytest.raises(pbf_scan.Corrupt, match="does not inflate"):
+            pbf_scan.inflate(fd, last)
+    finally:
+        os.close(fd)

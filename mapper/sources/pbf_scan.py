@@ -43,9 +43,17 @@ import numpy as np
 from mapper._native import LIB
 
 _zlib: types.ModuleType = zlib
-try:  # zlib-ng inflates the same streams about twice as fast as zlib
+try:  # zlib-ng inflates the same streams about 1.5 times as fast as zlib
     from zlib_ng import zlib_ng as _zlib
 except ImportError:  # pragma: no cover - zlib-ng is a dependency; zlib is the floor
+    pass
+
+_libdeflate: Callable[[Any, int], bytearray] | None = None
+_DeflateError: type[Exception] = zlib.error
+try:  # libdeflate inflates a whole zlib stream of known size 1.4 times as fast as zlib-ng
+    from deflate import DeflateError as _DeflateError
+    from deflate import zlib_decompress as _libdeflate
+except ImportError:  # pragma: no cover - deflate is a dependency; zlib-ng does it then
     pass
 
 R = TypeVar("R")
@@ -760,11 +768,15 @@ def inflate(fd: int, blob: Blob) -> bytes:
         name = {5: "bzip2", 6: "lz4", 7: "zstd"}.get(method, f"type {method}")
         raise Unsupported(f"{name} block compression")
     try:
-        if method == 3:
-            out: bytes = _zlib.decompress(zdata, bufsize=max(raw_size, 1))
+        if method == 3 and raw_size and _libdeflate is not None:
+            # the Adler-32 is checked; a stream shorter than raw_size is caught below. The
+            # loops want bytes (ctypes, hashable slices): the copy costs less than it gains
+            out: bytes = bytes(_libdeflate(zdata, raw_size))
+        elif method == 3:
+            out = _zlib.decompress(zdata, bufsize=max(raw_size, 1))
         else:
             out = lzma.decompress(zdata)
-    except (zlib.error, _zlib.error, lzma.LZMAError) as exc:
+    except (zlib.error, _zlib.error, lzma.LZMAError, _DeflateError) as exc:
         raise Corrupt(f"a block does not inflate: {exc}") from None
     if raw_size and len(out) != raw_size:
         raise Corrupt("a block inflates to another size than it says")
