@@ -176,6 +176,10 @@ def test_forked_scan_equals_one_process(monkeypatch: pytest.MonkeyPatch, c_loops
         (e.osm_id, e.lat, e.lon) for e in one.elements
     ]
     assert _cameras(forked) == _cameras(one)
+    # cameras tagged alike share one dict: one per distinct set in each scanning process
+    distinct = len({tuple(e.tags.items()) for e in one.elements})
+    assert len({id(e.tags) for e in one.elements}) == distinct < len(one.elements)
+    assert distinct <= len({id(e.tags) for e in forked.elements}) <= 3 * distinct
 
 
 def _alive(pid: int) -> bool:

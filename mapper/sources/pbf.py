@@ -20,7 +20,7 @@ import duckdb
 from mapper import sql
 from mapper.errors import InputError
 from mapper.progress import bytes_progress, query_progress, wanted
-from mapper.sources import PBF, Element, Extract, clean_tags, valid_coordinate
+from mapper.sources import PBF, Element, Extract, clean_tags
 from mapper.sources.pbf_scan import MAX_BLOB, MAX_BLOB_HEADER
 from mapper.store import scratch
 
@@ -192,10 +192,18 @@ def read(
     else:
         rows = _st_readosm(path, include_speed, show)
     seen: set[tuple[str, int]] = set()
-    for r in rows:  # an element repeated in the file (a duplicated block) is taken once
-        if (r[0], r[1]) not in seen:
-            seen.add((r[0], r[1]))
-            _add(ex, r)
+    elements = ex.elements
+    for osm_type, ident, lat, lon, tags, _, speed in rows:
+        key = (osm_type, ident)
+        if key in seen:  # an element repeated in the file (a duplicated block) is taken once
+            continue
+        seen.add(key)
+        if lat is None or lon is None:
+            ex.skipped_ways.append(ident)
+        elif -90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0:  # NaN is outside too
+            elements.append(Element(osm_type, ident, lat, lon, tags, speed))
+        else:
+            ex.rejected += 1
     if snapshot is not None:
         ex.snapshot, ex.snapshot_kind = snapshot, "header"
     else:
@@ -275,14 +283,3 @@ def _st_readosm(path: str, include_speed: bool, show: bool) -> list[Row]:
             lat, lon = _centroid(refs, coords)
             rows.append(("way", int(r["osm_id"]), lat, lon, tags, refs, speed))
     return rows
-
-
-def _add(ex: Extract, r: Row) -> None:
-    osm_type, ident, lat, lon, tags, _, speed = r
-    if lat is None or lon is None:
-        ex.skipped_ways.append(ident)
-        return
-    if not valid_coordinate(lat, lon):
-        ex.rejected += 1
-        return
-    ex.elements.append(Element(osm_type, ident, lat, lon, tags, speed))

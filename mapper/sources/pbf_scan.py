@@ -816,22 +816,41 @@ def scan(
     results = job.finish(progress)
     found = Scan()
     speed: list[bool] = []
-    shared: dict[tuple[tuple[str, str], ...], dict[str, str]] = {}
     for blob, r in results:
         if r.first_node_id is not None:
             found.node_blocks.append((blob.offset, blob.size, r.first_node_id))
-        # cameras tagged alike share one dict (read-only from here on)
-        found.nodes += [
-            (i, la, lo, shared.setdefault(tuple(tags.items()), tags)) for i, la, lo, tags in r.nodes
-        ]
+        found.nodes += r.nodes
         speed += r.speed
         found.ways += r.ways
     return found, speed
 
 
+class _Alike:
+    """Cameras tagged alike share one tags dict (read-only from there on): each scanning
+    process makes them so across its blocks, which also makes its results pickle smaller
+    (pickle keeps the sharing). ``ingest.stage`` then normalises each dict once."""
+
+    def __init__(self) -> None:
+        self._by_tags: dict[tuple[tuple[str, str], ...], dict[str, str]] = {}
+
+    def nodes(self, nodes: list[Node]) -> list[Node]:
+        by_object: dict[int, dict[str, str]] = {}  # the dicts are alive: ids are stable
+        out: list[Node] = []
+        for i, la, lo, tags in nodes:
+            one = by_object.get(id(tags))
+            if one is None:
+                one = by_object[id(tags)] = self._by_tags.setdefault(tuple(tags.items()), tags)
+            out.append((i, la, lo, one))
+        return out
+
+
 def _pass_one(include_speed: bool) -> Callable[[bytes], BlockResult]:
+    alike = _Alike()  # one per process (a forked child gets its own copy)
+
     def work(data: bytes) -> BlockResult:
-        return scan_block(data, include_speed)
+        r = scan_block(data, include_speed)
+        r.nodes = alike.nodes(r.nodes)
+        return r
 
     return work
 
