@@ -209,7 +209,8 @@ def main(argv: list[str] | None = None) -> int:
     result: dict[str, Any] = {
         "machine": measure.machine(),
         "versions": measure.versions(
-            "camdensity", "duckdb", "duckdb-extension-spatial", "osmium", "pyarrow", "zlib-ng"
+            "camdensity", "deflate", "duckdb", "duckdb-extension-spatial", "geographiclib",
+            "osmium", "pyarrow", "zlib-ng",
         )
         | {
             "camdensity PBF scan loops": scan_loops(),

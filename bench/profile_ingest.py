@@ -54,7 +54,9 @@ def main(argv: list[str]) -> int:
     from mapper.sources import pbf, pbf_scan, read_file, sha256_of
     from mapper.store import open_store, transaction
 
-    digest = _phase("sha256 of the file", lambda: sha256_of(Path(path)), log)
+    digest = _phase(
+        "sha256 of the file (ingest: a thread, beside imports)", lambda: sha256_of(Path(path)), log
+    )
     _phase("check_blocks (framing, sizes)", lambda: pbf.check_blocks(path), log)
     _phase("PBF header", lambda: pbf._header(path), log)
     fd = os.open(path, os.O_RDONLY)
