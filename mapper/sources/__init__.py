@@ -73,15 +73,14 @@ class Hashing:
 
     def _run(self) -> None:
         for p in self._paths:
-            try:
-                self._digests[p] = sha256_of(Path(p)) if Path(p).is_file() else None
-            except OSError:
-                self._digests[p] = None
+            self._digests[p] = self._digest(p)
 
     def get(self, path: str) -> str | None:
         self._thread.join()
-        if path in self._digests:
-            return self._digests[path]
+        return self._digests[path] if path in self._digests else self._digest(path)
+
+    @staticmethod
+    def _digest(path: str) -> str | None:
         try:
             return sha256_of(Path(path)) if Path(path).is_file() else None
         except OSError:

@@ -925,7 +925,7 @@ class Blocks(Generic[R]):
         self.counter: _Counter | None = None
         try:
             st = os.fstat(self.fd)
-            self.identity = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+            self.identity = _identity(st)
             self.blocks = [
                 b for b in blobs(self.fd, st.st_size)
                 if b.kind == b"OSMData" and (not select or select(b))
@@ -943,10 +943,9 @@ class Blocks(Generic[R]):
     def same(self, path: str, what: Any) -> bool:
         """Started on this very file (not replaced since) for the same work."""
         try:
-            st = os.stat(path)
+            now = _identity(os.stat(path))
         except OSError:
             return False
-        now = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
         return now == self.identity and self.what == what
 
     def _fork(self) -> None:
@@ -1023,6 +1022,11 @@ class Blocks(Generic[R]):
             code = 1
         finally:
             os._exit(code)
+
+
+def _identity(st: os.stat_result) -> tuple[int, int, int, int]:
+    """What tells one file from another, or from itself rewritten."""
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
 
 
 class _Counter:
