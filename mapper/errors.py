@@ -15,6 +15,10 @@ class StoreError(CamdensityError):
     """The store file cannot be used (not DuckDB, newer schema, missing)."""
 
 
+class StoreOutdated(StoreError):
+    """The store has an older schema, or none yet; opening it to write upgrades it."""
+
+
 class StoreLocked(StoreError):
     """Another process holds the store's write lock."""
 

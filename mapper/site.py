@@ -1,39 +1,30 @@
 """The static site: city pages and a comparison page from one config, no server, no CDN.
 
 Pages use relative links only, so the folder works from ``file://`` and under any sub-path.
-The site is built into a temporary folder beside the target and swapped in at the end: a
-build that fails or is killed leaves the previous site complete.
+The site is built into a temporary folder beside the target (the pages by
+:mod:`mapper.site_build`) and swapped in at the end: a build that fails or is killed leaves
+the previous site complete.
 """
 
 from __future__ import annotations
 
 import errno
-import hashlib
 import math
 import os
-import re
 import shutil
 import sys
 import tempfile
 import tomllib
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
-import jinja2
-
-from mapper import sql
-from mapper._resources import resource_dir
+from mapper import _faults, sql
 from mapper.errors import InputError
-
-MAIN_KINDS = ("municipality", "extent", "admin", "custom")
-KIND_LABELS = {
-    "municipality": "municipality", "neighbourhood": "neighbourhood",
-    "extent": "extract extent", "admin": "admin area", "custom": "area",
-}  # fmt: skip
+from mapper.site_build import render_site
+from mapper.site_build import safe_href as safe_href  # re-exported: the names' rules
+from mapper.site_build import slug as slug
 
 
 # ----------------------------------------------------------------------------- config
@@ -237,59 +228,26 @@ def apply_config(db: str | None, cfg: SiteConfig, *, quiet: bool = True) -> list
     return notes
 
 
-# ----------------------------------------------------------------------------- names
-_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)),
-             *(f"lpt{i}" for i in range(10))}  # fmt: skip
-
-
-def slug(name: str) -> str:
-    """A safe, distinct file name for an area: ASCII words plus a hash of the exact name."""
-    ascii_ = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    words = re.sub(r"[^a-z0-9]+", "-", ascii_.lower()).strip("-")[:48].strip("-") or "area"
-    if words in _RESERVED:
-        words = f"area-{words}"
-    digest = hashlib.sha1(name.encode("utf-8")).hexdigest()[:8]
-    return f"{words}-{digest}"
-
-
-def safe_href(url: str | None) -> str | None:
-    """Only http(s) links reach a page."""
-    if not url:
-        return None
-    parsed = urlparse(url.strip())
-    return url.strip() if parsed.scheme in ("http", "https") and parsed.netloc else None
-
-
-# ----------------------------------------------------------------------------- charts
-def bar_chart(
-    title: str, shares: list[tuple[str, float]], colour: str = "#b10026"
-) -> dict[str, Any]:
-    """A small horizontal bar chart as inline SVG (labels escaped)."""
-    from markupsafe import Markup, escape
-
-    rows = [(k, v) for k, v in shares if v > 0] or [("none", 0.0)]
-    h = 20 * len(rows) + 6
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="320" height="{h}" role="img" '
-             f'aria-label="{escape(title)}">']  # fmt: skip
-    for i, (label, v) in enumerate(rows):
-        y = 4 + i * 20
-        w = round(170 * v, 1)
-        parts.append(f'<text x="0" y="{y + 13}" font-size="12">{escape(label)}</text>')
-        parts.append(f'<rect x="110" y="{y + 2}" width="{w}" height="14" fill="{colour}"/>')
-        parts.append(f'<text x="{110 + w + 4}" y="{y + 13}" font-size="12">'
-                     f"{round(v * 100)} %</text>")  # fmt: skip
-    parts.append("</svg>")
-    return {"title": title, "svg": Markup("".join(parts))}
-
-
 # ----------------------------------------------------------------------------- build
-def _env() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(resource_dir("web") / "templates" / "site")),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-    )
+def _published(db: str | None, cfg: SiteConfig | None) -> list[dict[str, Any]]:
+    """The areas the site shows: every area in the store, or the config's."""
+    from mapper.store import open_store
+
+    with open_store(db) as con:
+        every = sql.rows(con, "area-list")
+    if cfg is None:
+        return every
+    wanted: set[str] = {a.name for a in cfg.areas}
+    wanted |= {i.extent_name for i in cfg.inputs if i.extent_name}
+    from mapper.areas import feature_names
+
+    for imp in cfg.imports:
+        wanted |= set(feature_names(imp.path, imp.name_field))
+    by_source = {a["source"]: a for a in every if a["kind"] == "extent"}
+    for i in cfg.inputs:
+        if i.path in by_source:
+            wanted.add(by_source[i.path]["name"])
+    return [a for a in every if a["name"] in wanted]
 
 
 @dataclass
@@ -305,8 +263,6 @@ def build(
     quiet: bool = True,
 ) -> SiteResult:  # fmt: skip
     """``camdensity site``: render every area (or the config's) into ``out``."""
-    from mapper.site_build import render_site
-
     cfg = load_config(config) if config else None
     if cfg is not None:
         apply_config(db, cfg, quiet=quiet)
@@ -318,7 +274,11 @@ def build(
         raise InputError(f"{out}: exists and is not a folder")
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.building-", dir=parent))
     try:
-        pages = render_site(db, tmp, cfg, tiles=tiles, env=_env())
+        pages = render_site(
+            db, tmp, _published(db, cfg), title=cfg.title if cfg else SiteConfig.title,
+            compare=cfg.compare if cfg else [], tiles=tiles,
+        )  # fmt: skip
+        _faults.point("site-before-swap")
         _swap(tmp, target)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -352,11 +312,14 @@ def _swap(new: Path, target: Path) -> None:
     os.chmod(new, 0o755)
     if target.exists():
         if _exchange(new, target):
+            _faults.point("site-after-swap")
             shutil.rmtree(new, ignore_errors=True)  # now the old site
             return
         old = target.with_name(f".{target.name}.old-{os.getpid()}")
         os.rename(target, old)
         os.rename(new, target)
+        _faults.point("site-after-swap")
         shutil.rmtree(old, ignore_errors=True)
     else:
         os.rename(new, target)
+        _faults.point("site-after-swap")

@@ -1,17 +1,26 @@
-"""Rendering the pages of the static site (see :mod:`mapper.site`)."""
+"""Rendering the pages of the static site: the areas :mod:`mapper.site` chose, into a folder.
+
+This module knows nothing of the site's config; :mod:`mapper.site` reads that, picks the
+areas and puts the rendered folder in place.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
 import shutil
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 import jinja2
 
-from mapper import ATTRIBUTION, __version__, output, sql
+from mapper import ATTRIBUTION, __version__, output
+from mapper._resources import resource_dir
 from mapper.areas import get as get_area
 from mapper.assets import ICON_LIBRARIES
 from mapper.compare import CAVEAT, Comparison, compare_areas, shared_resolution
@@ -19,10 +28,68 @@ from mapper.compare import __doc__ as compare_doc
 from mapper.errors import InputError
 from mapper.grid import prepare
 from mapper.maps import Panel, attach_figures, is_private, panels, write_map
-from mapper.site import KIND_LABELS, SiteConfig, bar_chart, safe_href, slug
 from mapper.stats import stats
 from mapper.store import open_store
 from mapper.tags import KINDS, VISIBILITIES
+
+KIND_LABELS = {
+    "municipality": "municipality", "neighbourhood": "neighbourhood",
+    "extent": "extract extent", "admin": "admin area", "custom": "area",
+}  # fmt: skip
+
+
+# ----------------------------------------------------------------------------- names
+_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)),
+             *(f"lpt{i}" for i in range(10))}  # fmt: skip
+
+
+def slug(name: str) -> str:
+    """A safe, distinct file name for an area: ASCII words plus a hash of the exact name."""
+    ascii_ = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    words = re.sub(r"[^a-z0-9]+", "-", ascii_.lower()).strip("-")[:48].strip("-") or "area"
+    if words in _RESERVED:
+        words = f"area-{words}"
+    digest = hashlib.sha1(name.encode("utf-8")).hexdigest()[:8]
+    return f"{words}-{digest}"
+
+
+def safe_href(url: str | None) -> str | None:
+    """Only http(s) links reach a page."""
+    if not url:
+        return None
+    parsed = urlparse(url.strip())
+    return url.strip() if parsed.scheme in ("http", "https") and parsed.netloc else None
+
+
+def bar_chart(
+    title: str, shares: list[tuple[str, float]], colour: str = "#b10026"
+) -> dict[str, Any]:
+    """A small horizontal bar chart as inline SVG (labels escaped)."""
+    from markupsafe import Markup, escape
+
+    rows = [(k, v) for k, v in shares if v > 0] or [("none", 0.0)]
+    h = 20 * len(rows) + 6
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="320" height="{h}" role="img" '
+             f'aria-label="{escape(title)}">']  # fmt: skip
+    for i, (label, v) in enumerate(rows):
+        y = 4 + i * 20
+        w = round(170 * v, 1)
+        parts.append(f'<text x="0" y="{y + 13}" font-size="12">{escape(label)}</text>')
+        parts.append(f'<rect x="110" y="{y + 2}" width="{w}" height="14" fill="{colour}"/>')
+        parts.append(f'<text x="{110 + w + 4}" y="{y + 13}" font-size="12">'
+                     f"{round(v * 100)} %</text>")  # fmt: skip
+    parts.append("</svg>")
+    return {"title": title, "svg": Markup("".join(parts))}
+
+
+def _env() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(resource_dir("web") / "templates" / "site")),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+    )
+
 
 GRADE_MEANING = {
     "well tagged": "Most mapped cameras carry their kind, direction, operator and type.",
@@ -36,24 +103,6 @@ def _grade_rule() -> str:
     doc = compare_doc or ""
     start = doc.find("Completeness grade:")
     return " ".join(doc[start:].split()) if start >= 0 else ""
-
-
-def _area_names(db: str | None, cfg: SiteConfig | None) -> list[dict[str, Any]]:
-    with open_store(db) as con:
-        every = sql.rows(con, "area-list")
-    if cfg is None:
-        return every
-    wanted: set[str] = {a.name for a in cfg.areas}
-    wanted |= {i.extent_name for i in cfg.inputs if i.extent_name}
-    from mapper.areas import feature_names
-
-    for imp in cfg.imports:
-        wanted |= set(feature_names(imp.path, imp.name_field))
-    by_source = {a["source"]: a for a in every if a["kind"] == "extent"}
-    for i in cfg.inputs:
-        if i.path in by_source:
-            wanted.add(by_source[i.path]["name"])
-    return [a for a in every if a["name"] in wanted]
 
 
 def _downloads(area: dict[str, Any], panel: Panel, sources: dict[int, str], folder: Path,
@@ -166,17 +215,24 @@ def _groups(db: str | None, areas: list[dict[str, Any]]) -> list[Group]:
 
 
 def render_site(
-    db: str | None, out: Path, cfg: SiteConfig | None, *, tiles: str, env: jinja2.Environment
+    db: str | None,
+    out: Path,
+    areas: list[dict[str, Any]],
+    *,
+    title: str,
+    compare: list[str],
+    tiles: str,
 ) -> list[str]:
-    from mapper._resources import resource_dir
+    """Render the pages of ``areas`` (rows of ``area-list``) into the folder ``out``; the
+    comparison map shows the ``compare`` areas (default: up to six municipalities)."""
     from mapper.assets import copy_assets
 
-    areas = _area_names(db, cfg)
     if not areas:
         raise InputError("no areas to publish: add areas (camdensity area add) or use --config")
+    env = _env()
     groups = _groups(db, areas)
     dates = [g.comparison.data_date for g in groups if g.comparison.data_date]
-    common = {"site": {"title": cfg.title if cfg else "Mapped surveillance cameras"},
+    common = {"site": {"title": title},
               "attribution": ATTRIBUTION, "version": __version__,
               "data_date": max(dates) if dates else None}  # fmt: skip
     st = stats(db)
@@ -206,7 +262,7 @@ def render_site(
             _write(out / "areas" / f"{s}.html", page)
             pages.append(f"areas/{s}.html")
     every = {p.area["name"]: p for g in groups for p in g.panels}
-    wanted = [n for n in (cfg.compare if cfg else []) if n in every]
+    wanted = [n for n in compare if n in every]
     if not wanted:
         wanted = [n for n, p in every.items() if p.area["kind"] == "municipality"][:6]
     wanted = wanted or list(every)[:4]

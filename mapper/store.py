@@ -11,14 +11,14 @@ from pathlib import Path
 
 import duckdb
 
-from mapper import sql
-from mapper.errors import SpatialUnavailable, StoreError, StoreLocked
+from mapper import _faults, sql
+from mapper.errors import SpatialUnavailable, StoreError, StoreLocked, StoreOutdated
 
 DEFAULT_DB = "camdensity.duckdb"
 ENV_DB = "CAMDENSITY_DB"
 
 #: Schema versions and the named query (in ``queries/schema.sql``) that reaches each one.
-MIGRATIONS: tuple[tuple[int, str], ...] = ((1, "schema-v1"), (2, "schema-v2"))
+MIGRATIONS: tuple[tuple[int, str], ...] = ((1, "schema-v1"), (2, "schema-v2"), (3, "schema-v3"))
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 
@@ -151,10 +151,13 @@ def open_store(
                 f"up to {SCHEMA_VERSION}): upgrade camdensity (pip install -U camdensity)"
             )
         if current != SCHEMA_VERSION:
+            if not write and current is None:
+                raise StoreOutdated(f"{path} is an empty store: run 'camdensity ingest FILE' first")
             if not write:
-                raise StoreError(
-                    f"{path} needs an upgrade to schema {SCHEMA_VERSION}: "
-                    "run 'camdensity ingest' or 'camdensity migrate' on it"
+                raise StoreOutdated(
+                    f"{path} was written by an older camdensity (schema {current}; this "
+                    f"version uses {SCHEMA_VERSION}): a command that writes to it upgrades it "
+                    "first, e.g. 'camdensity ingest FILE'"
                 )
             _migrate(con, current)
         yield con
@@ -172,10 +175,12 @@ def transaction(
         yield con
         if changes_data:
             sql.run(con, "state-bump")
+        _faults.point("before-commit")
     except BaseException:
         con.execute("ROLLBACK")
         raise
     con.execute("COMMIT")
+    _faults.point("after-commit")
 
 
 def state(con: duckdb.DuckDBPyConnection) -> int:
