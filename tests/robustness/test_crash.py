@@ -1,16 +1,20 @@
-"""Issue 9, part 4: a command killed (SIGKILL) at any moment leaves the store, and the site,
-in the state before or the state after, never a mix.
+"""A command killed (SIGKILL) at any point leaves the store, and the site, in the state before
+or the state after, never a mix.
 
-Each loop kills 20 runs: 12 at moments spread evenly over a clean run's duration, and 8 in
-the short write at the end, found by watching the store file (a commit writes into it
-directly, as a checkpoint: ``open_store`` sets no write-ahead log for small commits). After
-each kill the store is read (``stats --json`` and ``area list --json``) and must equal the
-state before or after; then it is opened for writing as the next command would, which replays
-or drops any log left, and read again.
+The kills are fault injections (:mod:`mapper._faults`): ``CAMDENSITY_FAULT=NAME`` makes the
+command SIGKILL itself when it reaches the point ``NAME``, so each point is hit on every run,
+however loaded the machine. After each kill the store is read (``stats --json`` and ``area
+list --json``) and must be exactly the state its point implies; then it is opened for writing
+as the next command would (which replays or drops any log left), read again, and the command
+is run again to completion.
+
+Kills at random moments stay as an extra (marked slow): they report how many met a running
+command and which state each left, and assert only that the state is the one before or after.
 """
 
 from __future__ import annotations
 
+import ast
 import os
 import shutil
 import signal
@@ -24,70 +28,22 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import MONACO, ROOT
+from mapper import _faults
+from tests.conftest import LONDON, MONACO, ROOT
 from tests.robustness.procs import cli, state, tree, wait_for
 
-KILLS = 20
+KILLED = -signal.SIGKILL
 
 
-#: A started command, and what to watch for the moments "write" and "committed".
-Run = tuple[subprocess.Popen[bytes], Callable[[str], bool]]
-
-
-def _strike(run: Run, moment: tuple[str, float], t0: float) -> bool:
-    """Kill the run at ``moment``; True when it was still running then."""
-    p, seen = run
-    how, value = moment
-    if how == "at":
-        time.sleep(max(0.0, t0 + value - time.monotonic()))
-    else:  # this long after the store file began to change, or its header did
-        wait_for(lambda: seen(how), p, 300)
-        time.sleep(value)
-    alive = p.poll() is None
-    p.send_signal(signal.SIGKILL)
-    p.wait()
-    return alive
-
-
-def _kill(start: Callable[[], Run], moment: tuple[str, float]) -> bool:
-    """Start a run and kill it at ``moment``; a run that ends first is run again and killed
-    earlier (at most twice). True when the kill met a running process."""
-    how, value = moment
-    for _ in range(3):
-        t0 = time.monotonic()
-        alive = _strike(start(), (how, value), t0)
-        if alive or how != "at":
-            return alive
-        value *= 0.8
-    return False
-
-
-def _moments(seconds: float) -> list[tuple[str, float]]:
-    spread = [("at", seconds * (k + 0.5) / 12) for k in range(12)]
-    # the write lasts 0.06 to 0.1 s here, from the first changed byte to the exit
-    write = [("write", d) for d in (0.0, 0.002, 0.005, 0.01, 0.015, 0.02, 0.03)]
-    return spread + write + [("committed", 0.0)]
-
-
-#: DuckDB's file header and its two alternating database headers: a commit is complete when
-#: the one it writes last has changed.
-HEADERS = 3 * 4096
-
-
-def _watch(db: Path) -> Callable[[str], bool]:
-    """What a fresh copy of the store looks like, to tell when the command writes into it."""
-    st = db.stat()
-    copied = (st.st_mtime_ns, st.st_size)
-    headers = db.read_bytes()[:HEADERS]
-
-    def seen(how: str) -> bool:
-        if how == "write":
-            st = db.stat()
-            return (st.st_mtime_ns, st.st_size) != copied
-        with db.open("rb") as f:
-            return f.read(HEADERS) != headers
-
-    return seen
+def _run(*args: str | Path, fault: str | None = None) -> subprocess.CompletedProcess[str]:
+    """``python -m mapper ARGS``, with ``CAMDENSITY_FAULT`` set to ``fault`` when given."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CAMDENSITY_")}
+    if fault is not None:
+        env[_faults.FAULT] = fault
+    return subprocess.run(
+        [sys.executable, "-m", "mapper", *map(str, args)], cwd=ROOT, env=env,
+        capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
 
 
 def _reopen_for_writing(db: Path) -> None:
@@ -97,102 +53,99 @@ def _reopen_for_writing(db: Path) -> None:
         pass
 
 
-def _kill_loop(args: list[str | Path], seed: Path, tmp: Path) -> dict[str, Any]:
-    """Run ``camdensity ARGS --db COPY`` cleanly once, then kill it 20 times."""
-    before = state(seed)
-    ref = tmp / "clean.duckdb"
-    shutil.copy(seed, ref)
-    t0 = time.monotonic()
-    p = cli(*args, "--db", ref)
-    assert p.wait(600) == 0
-    seconds = time.monotonic() - t0
-    after = state(ref)
-    assert after != before
-    seen: Counter[str] = Counter()
-    for i, moment in enumerate(_moments(seconds)):
-        db = tmp / f"killed-{i}.duckdb"
-
-        def start(db: Path = db) -> Run:
-            db.with_name(db.name + ".wal").unlink(missing_ok=True)
-            shutil.copy(seed, db)
-            return cli(*args, "--db", db), _watch(db)
-
-        seen["killed" if _kill(start, moment) else "done"] += 1
-        got = state(db)
-        assert got in (before, after), f"kill {i} at {moment}: neither the state before nor after"
-        which = "before" if got == before else "after"
-        seen[which] += 1
-        if moment[0] == "committed":  # killed once its header is written: the commit is whole
-            assert which == "after", f"kill {i} after the header was written: the state before"
-        _reopen_for_writing(db)
-        assert state(db) == got, f"kill {i} at {moment}: changed when reopened for writing"
-        db.unlink()
-    assert seen["before"] + seen["after"] == KILLS
-    assert seen["before"] and seen["after"], seen
-    assert seen["killed"] == KILLS, f"runs ended before their kill: {seen}"
-    print(f"{args[0]}: {seen['killed']} kills while running; {dict(seen)}")
-    return dict(seen)
+def _fresh(seed: Path, db: Path) -> Path:
+    db.with_name(db.name + ".wal").unlink(missing_ok=True)
+    shutil.copy(seed, db)
+    return db
 
 
-@pytest.mark.slow
-def test_killed_ingest_leaves_the_state_before_or_after(
-    big_pbf: Path, monaco_seed: Path, tmp_path: Path
+def _states(args: list[str | Path], seed: Path, tmp: Path) -> tuple[Any, Any]:
+    """The store before, and after a clean run of ``camdensity ARGS``."""
+    ref = _fresh(seed, tmp / "clean.duckdb")
+    done = _run(*args, "--db", ref)
+    assert done.returncode == 0, done.stderr
+    before, after = state(seed), state(ref)
+    assert before != after
+    return before, after
+
+
+def _killed_at(point: str, expected: str, args: list[str | Path], seed: Path, tmp: Path) -> None:
+    before, after = _states(args, seed, tmp)
+    want = {"before": before, "after": after}[expected]
+    db = _fresh(seed, tmp / f"killed-{point}.duckdb")
+    done = _run(*args, "--db", db, fault=point)
+    assert done.returncode == KILLED, f"not killed at {point}: {done.returncode} {done.stderr}"
+    assert state(db) == want, f"killed at {point}: not the state {expected}"
+    _reopen_for_writing(db)
+    assert state(db) == want, f"killed at {point}: changed when reopened for writing"
+    if expected == "before":  # the next run completes as if nothing had happened
+        again = _run(*args, "--db", db)
+        assert again.returncode == 0, again.stderr
+        assert state(db) == after
+
+
+INGEST_POINTS = [
+    ("after-read", "before"), ("mid-write", "before"), ("before-commit", "before"),
+    ("after-commit", "after"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("point", "expected"), INGEST_POINTS)
+def test_ingest_killed_at_a_fault_point(
+    point: str, expected: str, monaco_seed: Path, tmp_path: Path
 ) -> None:
-    _kill_loop(["ingest", "-q", big_pbf], monaco_seed, tmp_path)
+    _killed_at(point, expected, ["ingest", "-q", LONDON], monaco_seed, tmp_path)
 
 
-@pytest.mark.slow
-def test_killed_area_from_pbf_leaves_the_state_before_or_after(
-    monaco_seed: Path, tmp_path: Path
+@pytest.mark.parametrize(("point", "expected"), [("before-commit", "before"),
+                                                 ("after-commit", "after")])  # fmt: skip
+def test_area_from_pbf_killed_at_a_fault_point(
+    point: str, expected: str, monaco_seed: Path, tmp_path: Path
 ) -> None:
-    _kill_loop(["area", "from-pbf", MONACO, "--admin-level", "10"], monaco_seed, tmp_path)
+    args: list[str | Path] = ["area", "from-pbf", MONACO, "--admin-level", "10"]
+    _killed_at(point, expected, args, monaco_seed, tmp_path)
 
 
 # ----------------------------------------------------------------------------------- site
-def _site(db: Path, out: Path, tiles: str) -> subprocess.Popen[bytes]:
-    return cli("site", "-q", "--db", db, "--out", out, "--tiles", tiles)
-
-
-@pytest.mark.slow
-def test_killed_site_build_leaves_the_previous_site_whole(
-    monaco_seed: Path, tmp_path: Path
-) -> None:
-    """The previous site (tiles none) or the new one (tiles osm), file for file, never a mix;
-    the temporary folders that killed builds leave behind do not break the next build."""
-    db = tmp_path / "store.duckdb"
-    shutil.copy(monaco_seed, db)
-    previous, new = tmp_path / "previous", tmp_path / "new"
-    t0 = time.monotonic()
-    assert _site(db, previous, "none").wait(600) == 0
-    t1 = time.monotonic()
-    assert _site(db, new, "osm").wait(600) == 0
-    seconds = min(t1 - t0, time.monotonic() - t1)
+@pytest.fixture(scope="module")
+def sites(monaco_seed: Path, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """A store, and two complete sites built from it: tiles none (the previous one) and osm."""
+    tmp = tmp_path_factory.mktemp("sites")
+    db = shutil.copy(monaco_seed, tmp / "store.duckdb")
+    previous, new = tmp / "previous", tmp / "new"
+    for out, tiles in ((previous, "none"), (new, "osm")):
+        done = _run("site", "-q", "--db", db, "--out", out, "--tiles", tiles)
+        assert done.returncode == 0, done.stderr
     old_tree, new_tree = tree(previous), tree(new)
     assert old_tree != new_tree and "index.html" in old_tree
+    return Path(db), previous, old_tree, new_tree
+
+
+@pytest.mark.parametrize("had_site", [True, False], ids=["over-a-site", "first-site"])
+@pytest.mark.parametrize("point", ["site-before-swap", "site-after-swap"])
+def test_site_build_killed_at_a_fault_point(
+    point: str, had_site: bool, sites: Any, tmp_path: Path
+) -> None:
+    """Killed before the swap: the previous site (or none), file for file; after it: the new
+    one. The temporary folder a killed build leaves behind does not break the next build."""
+    db, previous, old_tree, new_tree = sites
     public = tmp_path / "public"
     public.mkdir()
     out = public / "site"
-    seen: Counter[str] = Counter()
-
-    def start() -> Run:
-        shutil.rmtree(out, ignore_errors=True)
+    if had_site:
         shutil.copytree(previous, out)
-        return _site(db, out, "osm"), lambda how: False
-
-    for k in range(KILLS):
-        moment = seconds * (0.03 + 0.95 * k / (KILLS - 1))  # from the start to the very end
-        seen["killed" if _kill(start, ("at", moment)) else "done"] += 1
-        got = tree(out)
-        assert got in (old_tree, new_tree), f"kill {k} at {moment:.2f} s: a partial site"
-        seen["previous" if got == old_tree else "new"] += 1
-    assert seen["killed"] == KILLS, seen
+    done = _run("site", "-q", "--db", db, "--out", out, "--tiles", "osm", fault=point)
+    assert done.returncode == KILLED, done.stderr
+    if point == "site-after-swap":
+        assert tree(out) == new_tree
+    elif had_site:
+        assert tree(out) == old_tree
+    else:
+        assert not out.exists()
     stale = [p.name for p in public.iterdir() if p.name != "site"]
     assert all(name.startswith(".site.") for name in stale), stale
-    print(f"site: {seen['killed']} kills while running; {dict(seen)}; {len(stale)} stale folders")
-    # The next build, stale folders and all, completes and gives the new site.
-    shutil.rmtree(out)
-    shutil.copytree(previous, out)
-    assert _site(db, out, "osm").wait(600) == 0
+    again = _run("site", "-q", "--db", db, "--out", out, "--tiles", "osm")
+    assert again.returncode == 0, again.stderr
     assert tree(out) == new_tree
 
 
@@ -257,7 +210,7 @@ def test_site_swap_killed_after_every_step_leaves_a_whole_site(tmp_path: Path) -
     assert [p.name for p in (tmp_path / "complete").iterdir()] == ["site"]
     for k in range(steps + 1):  # killed before the first step, and after each one
         done, got = _swap_in_child(k, tmp_path / f"killed-{k}", old, new)
-        assert done.returncode == -signal.SIGKILL, done.stderr
+        assert done.returncode == KILLED, done.stderr
         assert got in (old_tree, new_tree), f"killed after step {k}: {sorted(got) or 'no site'}"
 
 
@@ -267,3 +220,114 @@ def test_swap_into_a_new_folder(tmp_path: Path) -> None:
     _swap(_folder(tmp_path / ".site.building-x", {"index.html": "new"}), tmp_path / "site")
     assert (tmp_path / "site" / "index.html").read_text() == "new"
     assert os.listdir(tmp_path) == ["site"]
+
+
+def test_every_fault_point_is_in_the_code_and_tested() -> None:
+    """Each name in ``_faults.POINTS`` is called somewhere in mapper/, and only those."""
+    called: set[str] = set()
+    for path in (ROOT / "mapper").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "point"
+                and isinstance(node.func.value, ast.Name)
+                and node.func.value.id == "_faults"
+            ):
+                arg = node.args[0]
+                assert isinstance(arg, ast.Constant), f"{path}: a point's name is a literal"
+                called.add(arg.value)
+    assert called == _faults.POINTS
+    tested = {p for p, _ in INGEST_POINTS} | {"site-before-swap", "site-after-swap"}
+    assert tested == _faults.POINTS
+
+
+def test_an_unset_or_other_fault_point_is_a_no_op(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(_faults.FAULT, raising=False)
+    _faults.point("before-commit")
+    monkeypatch.setenv(_faults.FAULT, "after-commit")
+    _faults.point("before-commit")  # still alive
+    with pytest.raises(ValueError, match="unknown fault point"):
+        _faults.point("no-such-point")
+
+
+# ---------------------------------------------------------------- kills at random moments
+#: A started command, and what to watch for the moments "write" and "committed".
+Started = tuple[subprocess.Popen[bytes], Callable[[str], bool]]
+
+#: DuckDB's file header and its two alternating database headers: a commit is complete when
+#: the one it writes last has changed.
+HEADERS = 3 * 4096
+
+
+def _watch(db: Path) -> Callable[[str], bool]:
+    """What a fresh copy of the store looks like, to tell when the command writes into it."""
+    st = db.stat()
+    copied = (st.st_mtime_ns, st.st_size)
+    headers = db.read_bytes()[:HEADERS]
+
+    def seen(how: str) -> bool:
+        if how == "write":
+            st = db.stat()
+            return (st.st_mtime_ns, st.st_size) != copied
+        with db.open("rb") as f:
+            return f.read(HEADERS) != headers
+
+    return seen
+
+
+def _strike(started: Started, how: str, value: float, t0: float) -> tuple[bool, bool]:
+    """Kill the run at the moment (how, value): (was it still running, had its header been
+    written when the kill was sent)."""
+    p, seen = started
+    if how == "at":
+        time.sleep(max(0.0, t0 + value - time.monotonic()))
+    else:  # this long after the store file began to change, or its header did
+        wait_for(lambda: seen(how), p, 300)
+        time.sleep(value)
+    committed = seen("committed")
+    alive = p.poll() is None
+    p.send_signal(signal.SIGKILL)
+    p.wait()
+    return alive, committed
+
+
+def _random_kills(args: list[str | Path], seed: Path, tmp: Path) -> Counter[str]:
+    """Run ``camdensity ARGS --db COPY`` cleanly once, then kill 20 runs: 12 at moments spread
+    over a clean run's duration, 8 in the write at the end (watching the store file)."""
+    before = state(seed)
+    ref = _fresh(seed, tmp / "clean.duckdb")
+    t0 = time.monotonic()
+    assert cli(*args, "--db", ref).wait(600) == 0
+    seconds = time.monotonic() - t0
+    after = state(ref)
+    moments = [("at", seconds * (k + 0.5) / 12) for k in range(12)]
+    moments += [("write", d) for d in (0.0, 0.002, 0.005, 0.01, 0.015, 0.02, 0.03)]
+    moments += [("committed", 0.0)]
+    seen: Counter[str] = Counter()
+    for i, (how, value) in enumerate(moments):
+        db = _fresh(seed, tmp / f"killed-{i}.duckdb")
+        t0 = time.monotonic()
+        alive, committed = _strike((cli(*args, "--db", db), _watch(db)), how, value, t0)
+        seen["killed while running" if alive else "ended first"] += 1
+        got = state(db)
+        assert got in (before, after), f"kill {i} at {how} {value}: neither before nor after"
+        which = "before" if got == before else "after"
+        seen[which] += 1
+        if committed:  # its header was written before the kill: the commit is whole
+            assert which == "after", f"kill {i}: the header was written, the state is before"
+        _reopen_for_writing(db)
+        assert state(db) == got, f"kill {i} at {how} {value}: changed when reopened"
+        db.unlink()
+    print(f"{args[0]}: {dict(seen)}")  # how many landed: reported, never asserted
+    return seen
+
+
+@pytest.mark.slow
+def test_ingest_killed_at_random_moments(big_pbf: Path, monaco_seed: Path, tmp_path: Path) -> None:
+    _random_kills(["ingest", "-q", big_pbf], monaco_seed, tmp_path)
+
+
+@pytest.mark.slow
+def test_area_from_pbf_killed_at_random_moments(monaco_seed: Path, tmp_path: Path) -> None:
+    _random_kills(["area", "from-pbf", MONACO, "--admin-level", "10"], monaco_seed, tmp_path)
