@@ -10,8 +10,8 @@ from typing import Any
 
 import duckdb
 
-from mapper import extent, sql
-from mapper.errors import InputError
+from mapper import _faults, extent, sql
+from mapper.errors import InputError, StoreOutdated
 from mapper.sources import Extract, Hashing, read_file
 from mapper.store import open_store, store_path, transaction
 from mapper.tags import normalise
@@ -88,8 +88,11 @@ def _known_hashes(db: str | None) -> set[str]:
     path = store_path(db)
     if not path.exists():
         return set()
-    with open_store(db) as con:
-        return {r["sha256"] for r in sql.rows(con, "source-hashes")}
+    try:
+        with open_store(db) as con:
+            return {r["sha256"] for r in sql.rows(con, "source-hashes")}
+    except StoreOutdated:  # upgraded when opened to write, and checked again there
+        return set()
 
 
 def _warnings(ex: Extract) -> list[str]:
@@ -135,6 +138,7 @@ def write_extract(con: duckdb.DuckDBPyConnection, ex: Extract) -> tuple[int, int
     ).fetchone()
     assert row is not None
     source_id = int(row[0])
+    _faults.point("mid-write")
     if ex.bbox is not None:  # a clipped extract's honest study area: its extent
         names = {a["name"] for a in sql.rows(con, "area-names")}
         if extent.simple(ex.bbox):
@@ -194,6 +198,7 @@ def ingest(
         r = IngestResult(p, ex.format, "ingested", len(ex.elements), 0, ex.snapshot, _warnings(ex))
         results.append(r)
         pending.append((r, ex))
+    _faults.point("after-read")
     if not pending:
         return results
     with open_store(db, write=True) as con, transaction(con):
