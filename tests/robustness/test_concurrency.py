@@ -1,40 +1,111 @@
-"""Issue 9, part 5: two writers on one store, and readers beside a writer.
+"""Two writers on one store, and readers beside a writer.
 
-An ingest reads its files first and holds the store's write lock only for its short write
-at the end. A second command that meets that lock fails at once with one line, "store is in
-use by another camdensity process"; one that comes before or after it succeeds on a
-consistent state: the one before the ingest or the one after, never a mix.
+An ingest reads its files first and holds the store's write lock only while it writes. A
+second command that meets that lock fails at once with one line, "store is in use by
+another camdensity process"; one that comes before or after it succeeds on a consistent
+state: the one before the ingest or the one after, never a mix.
 
-To meet the write window every time, the second commands are started ahead (imports done,
-see :class:`~tests.robustness.procs.Armed`) and fired the moment the ingest's POSIX write
-lock on the store is seen.
+No sleeps and no races: the ingest is held at a fault point (``CAMDENSITY_HOLD``, see
+:mod:`mapper._faults`) and says so through a pipe; the other commands run while it waits
+there, and it goes on when the test writes to the other pipe.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import select
 import shutil
+import subprocess
 import sys
-import time
-from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pytest
 
-from tests.conftest import LONDON, invoke
-from tests.robustness.procs import Armed, cli, lock_holder, normalise_stats, wait_for
+from mapper import _faults
+from tests.conftest import HELSINKI, MUNICH, ROOT, invoke
+from tests.robustness.procs import normalise_stats
 
 LOCKED = "store is in use by another camdensity process"
-ATTEMPTS = 3  # the write window is ~0.1 s or more; a fired process reaches it in ~0.01 s
+#: A guard against a hung process, not a bound under test.
+LIMIT = 600
 
-pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="reads POSIX locks (Linux)")
+pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="pipes handed to a child")
 
 
-def _one_error(code: int, stderr: str, fragment: str) -> None:
-    lines = [line for line in stderr.splitlines() if line.strip()]
-    assert code == 1, stderr
-    assert len(lines) == 1 and lines[0].startswith("Error: "), stderr
+def _env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CAMDENSITY_")}
+    return {**env, **extra}
+
+
+def _camdensity(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "mapper", *map(str, args)], cwd=ROOT, env=_env(),
+        capture_output=True, text=True, timeout=LIMIT, check=False,
+    )  # fmt: skip
+
+
+class Held:
+    """``camdensity ARGS`` that stops at each of ``points`` in turn until :meth:`release`."""
+
+    def __init__(self, *args: str | Path, points: list[str], tmp: Path) -> None:
+        go_r, self._go = os.pipe()  # the test -> the command: "go on"
+        self._at, at_w = os.pipe()  # the command -> the test: "I am at POINT"
+        self._err: IO[bytes] = (tmp / f"held-{id(self)}.err").open("w+b")
+        self._text = ""
+        env = _env(**{_faults.HOLD: ",".join(points), _faults.HOLD_FDS: f"{go_r},{at_w}"})
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "mapper", *map(str, args)], cwd=ROOT, env=env,
+            pass_fds=(go_r, at_w), stdout=subprocess.DEVNULL, stderr=self._err,
+        )  # fmt: skip
+        os.close(go_r)
+        os.close(at_w)
+
+    def reached(self) -> str:
+        """Wait until the command stops at its next point; that point's name."""
+        line = b""
+        while not line.endswith(b"\n"):
+            ready, _, _ = select.select([self._at], [], [], LIMIT)
+            assert ready, f"no point reached in {LIMIT} s"
+            chunk = os.read(self._at, 1)
+            assert chunk, f"ended before its point: {self.proc.wait()} {self.stderr()}"
+            line += chunk
+        return line.decode().strip()
+
+    def release(self) -> None:
+        os.write(self._go, b"go\n")
+
+    def wait(self) -> int:
+        code = self.proc.wait(LIMIT)
+        self.close()
+        return code
+
+    def stderr(self) -> str:
+        if not self._err.closed:
+            self._err.flush()
+            self._err.seek(0)
+            self._text = self._err.read().decode("utf-8", "replace")
+        return self._text
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        if not self._err.closed:
+            self.stderr()
+            self._err.close()
+        for fd in (self._go, self._at):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+def _one_error(done: subprocess.CompletedProcess[str], fragment: str) -> None:
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert done.returncode == 1, done.stderr
+    assert len(lines) == 1 and lines[0].startswith("Error: "), done.stderr
     assert fragment in lines[0], lines[0]
 
 
@@ -59,95 +130,60 @@ def _views(db: Path) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def views(big_pbf: Path, monaco_seed: Path, tmp_path_factory: pytest.TempPathFactory) -> Any:
-    """What stats and compare say before and after a clean ingest of the big extract."""
+def views(monaco_seed: Path, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """What stats and compare say before and after a clean ingest of the Munich extract."""
     ref = tmp_path_factory.mktemp("ref") / "after.duckdb"
     shutil.copy(monaco_seed, ref)
-    assert cli("ingest", "-q", "--db", ref, big_pbf).wait(600) == 0
+    r = invoke("ingest", "-q", "--db", str(ref), str(MUNICH))
+    assert r.exit_code == 0, r.stderr
     before, after = _views(monaco_seed), _views(ref)
     assert before != after
     return before, after
 
 
-def _writing(db: Path) -> bool:
-    return lock_holder(db) == "write"
-
-
 def test_second_ingest_meets_the_lock_and_fails_at_once(
-    big_pbf: Path, monaco_seed: Path, views: Any, tmp_path: Path
+    monaco_seed: Path, views: Any, tmp_path: Path
 ) -> None:
-    before, after = views
-    for attempt in range(ATTEMPTS):
-        db = tmp_path / f"store-{attempt}.duckdb"
-        shutil.copy(monaco_seed, db)
-        second = Armed("ingest", "-q", "--db", db, LONDON, tmp=tmp_path)
-        first = cli("ingest", "-q", "--db", db, big_pbf)
-        try:
-            assert wait_for(partial(_writing, db), first, 600), "the ingest never took its lock"
-            second.fire()
-            code, _, err = second.wait()
-        finally:
-            second.kill()
-        assert first.wait(600) == 0
-        if code == 0:  # fired, but came after the first had finished: nothing to see
-            continue
-        _one_error(code, err, LOCKED)
-        assert second.seconds < 10, f"took {second.seconds:.1f} s to fail"
-        assert _views(db) == after  # the first one's ingest, and nothing of the second's
-        print(f"second ingest met the lock on attempt {attempt + 1}, failed in "
-              f"{second.seconds:.2f} s")  # fmt: skip
-        return
-    pytest.fail(f"the second ingest never met the first one's lock in {ATTEMPTS} attempts")
+    """A second ingest while the first holds the write lock: one line, exit 1, and nothing
+    of its file in the store once the first has finished."""
+    _, after = views
+    db = shutil.copy(monaco_seed, tmp_path / "store.duckdb")
+    first = Held("ingest", "-q", "--db", db, MUNICH, points=["before-commit"], tmp=tmp_path)
+    try:
+        assert first.reached() == "before-commit"
+        _one_error(_camdensity("ingest", "-q", "--db", db, HELSINKI), LOCKED)
+        first.release()
+        assert first.wait() == 0, first.stderr()
+    finally:
+        first.close()
+    assert _views(Path(db)) == after
 
 
 def test_readers_beside_an_ingest_see_before_after_or_the_lock(
-    big_pbf: Path, monaco_seed: Path, views: Any, tmp_path: Path
+    monaco_seed: Path, views: Any, tmp_path: Path
 ) -> None:
+    """Readers while the ingest reads its files see the state before; while it writes, the
+    lock; once it has finished, the state after."""
     before, after = views
-    locked = 0
-    for attempt in range(ATTEMPTS):
-        db = tmp_path / f"store-{attempt}.duckdb"
-        shutil.copy(monaco_seed, db)
-        early = {k: Armed(*a, "--db", db, tmp=tmp_path) for k, a in READERS.items()}
-        during = {k: Armed(*a, "--db", db, tmp=tmp_path) for k, a in READERS.items()}
-        late = {k: Armed(*a, "--db", db, tmp=tmp_path) for k, a in READERS.items()}
-        # ST_ReadOSM reads the 25 copies in seconds, the block scan in well under one: the
-        # slower reader leaves the readers fired "early" a window before the lock is taken.
-        writer = cli("ingest", "-q", "--pbf-reader", "st_readosm", "--db", db, big_pbf)
-        outcomes: list[tuple[str, str, int, str, str, float]] = []
-        try:
-            time.sleep(0.5)  # the ingest is reading its file: the store is not locked
-            assert writer.poll() is None and not _writing(db)
-            for r in early.values():
-                r.fire()
-            for kind, r in early.items():
-                outcomes.append(("early", kind, *r.wait(), r.seconds))
-            assert wait_for(partial(_writing, db), writer, 600), "the ingest never took its lock"
-            for r in during.values():
-                r.fire()
-            for kind, r in during.items():
-                outcomes.append(("during", kind, *r.wait(), r.seconds))
-            assert writer.wait(600) == 0
-            for r in late.values():
-                r.fire()
-            for kind, r in late.items():
-                outcomes.append(("late", kind, *r.wait(), r.seconds))
-        finally:
-            for r in (*early.values(), *during.values(), *late.values()):
-                r.kill()
-        for when, kind, code, out, err, seconds in outcomes:
-            if code == 0:
-                got = _read(kind, out)
-                assert got in (before[kind], after[kind]), f"{when} {kind}: an inconsistent state"
-                expected = {"early": before, "late": after}.get(when)
-                assert expected is None or got == expected[kind], f"{when} {kind}"
-            else:
-                _one_error(code, err, LOCKED)
-                assert when == "during", f"{when} {kind} met a lock"
-                assert seconds < 10, f"{kind} took {seconds:.1f} s to fail"
-                locked += 1
-        if locked:
-            print(f"readers on attempt {attempt + 1}:",
-                  [(w, k, c, round(t, 2)) for w, k, c, _, _, t in outcomes])  # fmt: skip
-            return
-    pytest.fail(f"no reader met the ingest's lock in {ATTEMPTS} attempts")
+    db = shutil.copy(monaco_seed, tmp_path / "store.duckdb")
+    writer = Held(
+        "ingest", "-q", "--db", db, MUNICH, points=["after-read", "before-commit"], tmp=tmp_path
+    )
+    try:
+        assert writer.reached() == "after-read"  # read its file; the store not yet opened
+        for kind, args in READERS.items():
+            done = _camdensity(*args, "--db", db)
+            assert done.returncode == 0, done.stderr
+            assert _read(kind, done.stdout) == before[kind], kind
+        writer.release()
+        assert writer.reached() == "before-commit"  # the write lock is held
+        for args in READERS.values():
+            _one_error(_camdensity(*args, "--db", db), LOCKED)
+        writer.release()
+        assert writer.wait() == 0, writer.stderr()
+    finally:
+        writer.close()
+    for kind, args in READERS.items():
+        done = _camdensity(*args, "--db", db)
+        assert done.returncode == 0, done.stderr
+        assert _read(kind, done.stdout) == after[kind], kind
