@@ -9,7 +9,7 @@ SAMPLES := data/samples/osm
 
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml hatch_build.py mapper/_native/pbfscan.c
+$(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'

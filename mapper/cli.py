@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import atexit
 import functools
-import gc
 import json
 import os
 import sys
 import traceback
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, NoReturn, TypeVar
+from typing import Any, TypeVar
 
 import click
 
@@ -88,37 +86,23 @@ def cli() -> None:
     type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S"]),
     help="Data date (UTC) for inputs that carry none (a bare Overpass element list).",
 )
-@click.option(
-    "--pbf-reader",
-    type=click.Choice(["scan", "st_readosm"]),
-    default="scan",
-    show_default=True,
-    help="How .osm.pbf files are read: camdensity's block scan, or DuckDB spatial's "
-    "ST_ReadOSM (slower; the same cameras).",
-)
 @db_option
 @library_errors
 def ingest(
     files: tuple[str, ...], include: tuple[str, ...], quiet: bool, snapshot: datetime | None,
-    pbf_reader: str, db: str | None,
+    db: str | None,
 ) -> None:  # fmt: skip
-    """Read cameras from .osm.pbf extracts, Overpass JSON or GeoJSON into the store.
+    """Read cameras from OSM files (.osm.pbf, .osm, .osm.gz, .osm.bz2, history .osh.pbf),
+    Overpass JSON or GeoJSON into the store.
 
     The format is detected from the content. All files are read before the store is
     touched, and written in one transaction: a bad file changes nothing.
     """
-    from mapper.sources import Hashing, start_reading
-
-    # Start the slow parts first, to run while the next line imports DuckDB: the reading of
-    # a large PBF (forked processes; before any thread) and the hashing (a thread).
-    start_reading(files, include_speed="speed_camera" in include, pbf_reader=pbf_reader)
-    hashing = Hashing(files)
     from mapper.ingest import ingest as run_ingest
 
     results = run_ingest(
-        list(files), db, include_speed="speed_camera" in include, quiet=quiet, snapshot=snapshot,
-        pbf_reader=pbf_reader, hashing=hashing,
-    )  # fmt: skip
+        list(files), db, include_speed="speed_camera" in include, quiet=quiet, snapshot=snapshot
+    )
     for r in results:
         for w in r.warnings:
             warn(w)
@@ -259,16 +243,17 @@ def area_import(
 @click.argument("file")
 @click.option("--admin-level", type=int, help="Only relations of this admin_level.")
 @click.option("--kind", type=click.Choice(AREA_KINDS), default="admin", show_default=True)
-@click.option("--replace", is_flag=True, help="Overwrite areas of the same names.")
+@click.option("--replace", is_flag=True, help="Replace areas of the same relations.")
 @db_option
 @library_errors
 def area_from_pbf(
     file: str, admin_level: int | None, kind: str, replace: bool, db: str | None
 ) -> None:
-    """Areas from an extract's own boundary=administrative relations, offline.
+    """Areas from an OSM file's own boundary=administrative relations, offline.
 
-    Relations whose member ways are not all in the extract cannot be closed: they are
-    skipped and named in a warning.
+    Each area is keyed by its relation id (relation/ID names it in every command); a name
+    shared by several areas is shown as 'NAME (relation ID)'. Relations whose member ways
+    are not all in the extract cannot be closed: they are skipped and named in a warning.
     """
     from mapper import areas
 
@@ -278,8 +263,8 @@ def area_from_pbf(
         warn(note)
     for spec in specs:
         click.echo(
-            f"{spec.name}: admin level {spec.admin_level}, {spec.geodesic_km2:.3f} km², "
-            f"population {spec.population}"
+            f"{spec.name}: relation/{spec.osm_id}, admin level {spec.admin_level}, "
+            f"{spec.geodesic_km2:.3f} km², population {spec.population}"
         )
     click.echo(f"{len(specs)} areas added, {len(skipped)} incomplete relations skipped")
 
@@ -296,7 +281,9 @@ def area_list(as_json: bool, db: str | None) -> None:
     if as_json:
         click.echo(output.to_json({"areas": rows, "attribution": ATTRIBUTION}))
         return
-    cols = ["name", "kind", "area_km2", "area_official", "population", "population_year"]
+    for r in rows:
+        r["osm"] = f"{r['osm_type']}/{r['osm_id']}" if r["osm_id"] is not None else ""
+    cols = ["name", "kind", "area_km2", "area_official", "population", "population_year", "osm"]
     click.echo(output.table(rows, cols))
 
 
@@ -313,14 +300,16 @@ def area_set(
     name: str, reported: int | None, reported_source: str | None, population: int | None,
     population_year: int | None, population_source: str | None, db: str | None,
 ) -> None:  # fmt: skip
-    """Set an area's published camera count (with its source) or its population."""
+    """Set an area's published camera count (with its source) or its population.
+
+    NAME is an area's name or relation/ID."""
     from mapper import areas
 
-    areas.set_area(
+    shown = areas.set_area(
         db, name, reported=reported, reported_source=reported_source, population=population,
         population_year=population_year, population_source=population_source,
     )  # fmt: skip
-    click.echo(f"area '{name}' updated")
+    click.echo(f"area '{shown}' updated")
 
 
 @area.command("rename")
@@ -329,11 +318,13 @@ def area_set(
 @db_option
 @library_errors
 def area_rename(name: str, new_name: str, db: str | None) -> None:
-    """Rename an area (e.g. an extract's extent) without touching its figures."""
+    """Rename an area (e.g. an extract's extent) without touching its figures.
+
+    NAME is an area's name or relation/ID."""
     from mapper import areas
 
-    areas.rename(db, name, new_name)
-    click.echo(f"area '{name}' renamed to '{new_name}'")
+    old = areas.rename(db, name, new_name)
+    click.echo(f"area '{old}' renamed to '{new_name.strip()}'")
 
 
 @area.command("remove")
@@ -341,11 +332,11 @@ def area_rename(name: str, new_name: str, db: str | None) -> None:
 @db_option
 @library_errors
 def area_remove(name: str, db: str | None) -> None:
-    """Remove an area (cameras stay)."""
+    """Remove an area (cameras stay). NAME is an area's name or relation/ID."""
     from mapper import areas
 
-    areas.remove(db, name)
-    click.echo(f"area '{name}' removed")
+    removed = areas.remove(db, name)
+    click.echo(f"area '{removed}' removed")
 
 
 @cli.command("grid")
@@ -559,19 +550,20 @@ def fetch_cmd(
 
 def main() -> None:
     """Entry point: library errors are one line; anything else too, unless CAMDENSITY_DEBUG."""
-    # The cycle collector's default pace (every 700 new objects) costs ingest ~5 % of its
-    # time while it builds a camera list; cycles are still collected, less often.
-    gc.set_threshold(50_000, 10, 10)
+    sys.exit(_flushed(_run()))
+
+
+def _run() -> int:
     try:
         cli.main(standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("Error: interrupted", err=True)
-        _leave(130)
+        return 130
     except click.ClickException as exc:
         exc.show()
-        _leave(exc.exit_code)
+        return exc.exit_code
     except click.exceptions.Exit as exc:
-        _leave(exc.exit_code)
+        return exc.exit_code
     except Exception as exc:  # a bug: say so in one line, keep the traceback for debugging
         if os.environ.get("CAMDENSITY_DEBUG"):
             traceback.print_exc()
@@ -581,19 +573,16 @@ def main() -> None:
             "rerun with CAMDENSITY_DEBUG=1 and report it",
             err=True,
         )
-        _leave(2)
-    _leave(0)
+        return 2
+    return 0
 
 
-def _leave(code: int) -> NoReturn:
-    """Exit without tearing the interpreter down: freeing DuckDB's and NumPy's modules object
-    by object takes ~0.1 s, longer than many commands. By now every store is closed; the
-    atexit handlers run and the output is flushed, as at a normal exit. A reader that went
-    away (``| head``) is not an error of ours: exit as a normal exit would, quietly."""
-    atexit._run_exitfuncs()
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (BrokenPipeError, ValueError):  # closed pipe, or a stream closed by its owner
-            pass
-    os._exit(code)
+def _flushed(code: int) -> int:
+    """A reader that went away (``| head``) is not an error of ours: exit as a normal exit
+    would, without Python's complaint about the closed pipe at shutdown."""
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    return code

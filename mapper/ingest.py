@@ -10,9 +10,9 @@ from typing import Any
 
 import duckdb
 
-from mapper import _faults, extent, sql
+from mapper import _faults, sql
 from mapper.errors import InputError, StoreOutdated
-from mapper.sources import Extract, Hashing, read_file
+from mapper.sources import Extract, read_file, sha256_of
 from mapper.store import open_store, store_path, transaction
 from mapper.tags import normalise
 
@@ -84,6 +84,14 @@ def staged_table(ex: Extract) -> list[dict[str, Any]]:
         con.close()
 
 
+def _digest(path: str) -> str | None:
+    """The input's sha256; None when it is not a readable file (its reader says why)."""
+    try:
+        return sha256_of(Path(path)) if Path(path).is_file() else None
+    except OSError:
+        return None
+
+
 def _known_hashes(db: str | None) -> set[str]:
     path = store_path(db)
     if not path.exists():
@@ -140,13 +148,10 @@ def write_extract(con: duckdb.DuckDBPyConnection, ex: Extract) -> tuple[int, int
     source_id = int(row[0])
     _faults.point("mid-write")
     if ex.bbox is not None:  # a clipped extract's honest study area: its extent
-        names = {a["name"] for a in sql.rows(con, "area-names")}
-        if extent.simple(ex.bbox):
-            sql.run(con, "area-insert", **extent.row(ex.path, ex.bbox, source_id, names))
-        else:
-            from mapper import areas
+        from mapper import areas
 
-            areas.insert(con, areas.extent_spec(ex.path, ex.bbox, source_id, names))
+        names = {a["name"] for a in sql.rows(con, "area-names")}
+        areas.insert(con, areas.extent_spec(ex.path, ex.bbox, source_id, names))
     stage(con, ex)
     try:
         sql.run(con, "cameras-drop-superseded", snapshot=ex.snapshot)
@@ -166,31 +171,25 @@ def ingest(
     quiet: bool = True,
     snapshot: datetime | None = None,
     snapshots: dict[str, datetime] | None = None,
-    pbf_reader: str = "scan",
-    hashing: Hashing | None = None,
 ) -> list[IngestResult]:
     """Read every input first; only when all are readable, write them in one transaction.
 
     ``snapshot`` dates inputs that carry no date of their own (a bare Overpass element list):
     the time the data was downloaded, as the user knows it. Dated inputs keep their own.
-    ``snapshots`` gives such a date per path (a site config's inputs). ``hashing`` is the
-    inputs' sha256, started by the caller (the CLI starts it before importing this module).
+    ``snapshots`` gives such a date per path (a site config's inputs).
     """
     for p in paths:
         if not Path(p).exists():
             raise InputError(f"{p}: no such file")
-    hashing = hashing or Hashing(paths)
     known = _known_hashes(db)
     results: list[IngestResult] = []
     pending: list[tuple[IngestResult, Extract]] = []
     for p in paths:
-        digest = hashing.get(p)
+        digest = _digest(p)
         if digest is not None and digest in known:
             results.append(IngestResult(p, None, "unchanged"))
             continue
-        ex = read_file(
-            p, include_speed=include_speed, progress=not quiet, digest=digest, pbf_reader=pbf_reader
-        )
+        ex = read_file(p, include_speed=include_speed, progress=not quiet, digest=digest)
         given = (snapshots or {}).get(p, snapshot)
         if given is not None and ex.snapshot is None:
             ex.snapshot, ex.snapshot_kind = given, "given"

@@ -74,15 +74,20 @@ def _on_terminal(*args: str) -> str:
 
 def test_progress_on_a_terminal(big_pbf: Path, tmp_path: Path) -> None:
     out = _on_terminal("ingest", "--db", str(tmp_path / "a.duckdb"), str(big_pbf))
-    # the block scan knows how far through the file it is: a bar with a share and an ETA
+    # the bar follows how far libosmium has read into the file: a share and an ETA
     assert re.search(r"reading cameras: +\d+%\|", out), out
     assert re.search(r"\| \d+:\d\d<(\?|\d+:\d\d)", out), out  # elapsed<remaining
     assert f"{209 * 6} cameras" in out
-    # ST_ReadOSM reports no progress: the elapsed time only
-    out = _on_terminal(
-        "ingest", "--pbf-reader", "st_readosm", "--db", str(tmp_path / "b.duckdb"), str(big_pbf)
-    )
-    assert "reading cameras" in out and "elapsed" in out
+
+
+def test_the_bar_sees_how_far_the_reader_is(tmp_path: Path) -> None:
+    """The position a reader has reached in a file, seen from the side (/proc/self/fdinfo)."""
+    from mapper.progress import _offset
+
+    with open(MUNICH, "rb", buffering=0) as f:
+        f.read(1000)
+        assert _offset(str(MUNICH)) == 1000
+    assert _offset(str(MUNICH)) is None
 
 
 def test_quiet_on_a_terminal_and_off_a_terminal(big_pbf: Path, tmp_path: Path) -> None:

@@ -8,8 +8,6 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-import threading
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -55,66 +53,6 @@ def sha256_of(path: Path) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
-
-
-class Hashing:
-    """The sha256 of files, computed in a thread from the moment this is made.
-
-    hashlib lets go of the GIL while it hashes, so the command goes on meanwhile (importing
-    DuckDB and NumPy, opening the store). A path that is not a readable file gets None: its
-    reader says what is wrong with it.
-    """
-
-    def __init__(self, paths: Iterable[str]) -> None:
-        self._paths = list(dict.fromkeys(paths))
-        self._digests: dict[str, str | None] = {}
-        self._thread = threading.Thread(target=self._run, name="sha256", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        for p in self._paths:
-            self._digests[p] = self._digest(p)
-
-    def get(self, path: str) -> str | None:
-        self._thread.join()
-        return self._digests[path] if path in self._digests else self._digest(path)
-
-    @staticmethod
-    def _digest(path: str) -> str | None:
-        try:
-            return sha256_of(Path(path)) if Path(path).is_file() else None
-        except OSError:
-            return None
-
-
-def looks_like_pbf(head: bytes) -> bool:
-    """A PBF starts with a 4-byte blob-header length, then field 1 = "OSMHeader"."""
-    if len(head) < 15:
-        return False
-    n = int.from_bytes(head[:4], "big")
-    return 0 < n < 64 * 1024 and head[4] == 0x0A and head[5] == 9 and head[6:15] == b"OSMHeader"
-
-
-def start_reading(paths: Iterable[str], *, include_speed: bool, pbf_reader: str) -> None:
-    """Begin reading the first large PBF among ``paths`` now, in forked processes
-    (``pbf_scan.start``), so that the reading overlaps what comes before it: importing DuckDB,
-    hashing the inputs, looking into the store. ``read_file`` collects it. The CLI calls
-    this before it imports DuckDB and before it starts any thread."""
-    if pbf_reader != "scan":
-        return
-    for path in paths:
-        try:
-            if not Path(path).is_file():  # a folder, a pipe: read_file says what is wrong
-                continue
-            with open(path, "rb") as f:
-                head = f.read(64)
-        except OSError:
-            continue
-        if looks_like_pbf(head):
-            from mapper.sources import pbf_scan
-
-            if pbf_scan.start(path, include_speed=include_speed):
-                return
 
 
 def is_camera(tags: dict[str, str], include_speed: bool) -> tuple[bool, bool]:
@@ -168,21 +106,20 @@ def _text(s: str) -> str:
 
 
 def read_file(
-    path: str,
-    *,
-    include_speed: bool = False,
-    progress: bool = False,
-    digest: str | None = None,
-    pbf_reader: str = "scan",
+    path: str, *, include_speed: bool = False, progress: bool = False, digest: str | None = None
 ) -> Extract:
-    """Detect the format of ``path`` from its first bytes and read its cameras."""
-    from mapper.sources import geojson, overpass, pbf
+    """Detect the format of ``path`` from its first bytes and read its cameras: OSM files
+    (PBF, XML, history) through libosmium (:mod:`mapper.sources.osm`), Overpass JSON and
+    GeoJSON dumps through their readers."""
+    from mapper.sources import geojson, osm, overpass
 
     p = Path(path)
     if not p.exists():
         raise InputError(f"{path}: no such file")
     if p.is_dir():
-        raise InputError(f"{path}: is a folder; give an .osm.pbf, Overpass JSON or GeoJSON file")
+        raise InputError(
+            f"{path}: is a folder; give an OSM file (.osm.pbf, .osm), Overpass JSON or GeoJSON"
+        )
     try:
         size = p.stat().st_size
         with p.open("rb") as f:
@@ -191,13 +128,12 @@ def read_file(
         raise InputError(f"{path}: cannot be read ({exc.strerror})") from None
     if size == 0:
         raise InputError(
-            f"{path}: the file is empty; expected an .osm.pbf extract, Overpass JSON or GeoJSON"
+            f"{path}: the file is empty; expected an OSM file (.osm.pbf, .osm), Overpass JSON "
+            "or GeoJSON"
         )
     digest = digest or sha256_of(p)
-    if looks_like_pbf(head):
-        return pbf.read(
-            path, digest, include_speed=include_speed, progress=progress, reader=pbf_reader
-        )
+    if osm.sniff(path, head) is not None:
+        return osm.read_cameras(path, digest, include_speed=include_speed, progress=progress)
     text_head = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     if text_head[:1] in (b"{", b"["):
         data = load_json(p, path)
@@ -213,14 +149,9 @@ def read_file(
             f"{path}: JSON but not OSM data; expected Overpass JSON "
             '({"elements": [...]} or a list of elements) or a GeoJSON FeatureCollection'
         )
-    if text_head[:5] == b"<?xml" or text_head[:4] == b"<osm":
-        raise InputError(
-            f"{path}: OSM XML is not supported; convert it with "
-            "'osmium cat FILE.osm -o FILE.osm.pbf' and ingest the .osm.pbf"
-        )
     raise InputError(
-        f"{path}: not an OSM PBF, Overpass JSON or GeoJSON file (unrecognised content); "
-        "check that the download completed"
+        f"{path}: not an OSM file (.osm.pbf, .osm, .osm.gz, .osm.bz2), Overpass JSON or GeoJSON "
+        "(unrecognised content); check that the download completed"
     )
 
 

@@ -1,0 +1,351 @@
+"""Every OSM file, read through libosmium (pyosmium): cameras here, boundaries in
+:mod:`mapper.sources.boundaries`, both on the helpers of this module.
+
+Formats (detected from content, never from the name): ``.osm.pbf``; OSM XML, plain, gzip or
+bzip2 (``.osm``, ``.osm.gz``, ``.osm.bz2``); full-history files (``.osh.pbf``, ``.osh``). Tag
+filters run in libosmium's C++ (:mod:`osmium.filter`): Python sees only the elements it keeps.
+
+Cameras are nodes and ways tagged ``man_made=surveillance`` (and, asked for, nodes tagged
+``highway=speed_camera``). A node is taken where it stands; a way is placed at the mean of
+its distinct nodes, read in a second pass that only runs when the file has camera ways, and
+only for their nodes (an ``IdFilter``). A way with a node missing from the extract is skipped
+with a warning. Until history is stored, a history file gives the newest version of each
+element, when that version is visible and a camera, and says so in a warning.
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import math
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import osmium
+import osmium.filter
+import osmium.io
+
+from mapper.errors import InputError
+from mapper.progress import file_progress, wanted
+from mapper.sources import PBF, Element, Extract, _guard
+
+#: The formats as ``Extract.format`` records them (PBF keeps its old name, ``pbf``).
+XML = "osm-xml"
+HISTORY = "osm-history"
+
+#: Files up to this size keep node locations in memory (libosmium's ``flex_mem``, which picks
+#: a dense or sparse array itself); larger ones in a sparse array on disk, in a private
+#: temporary folder removed after the read.
+MEMORY_INDEX_MAX_BYTES = 1 << 30
+
+_GZIP = b"\x1f\x8b"
+_BZIP2 = b"BZh"
+
+
+@dataclass
+class OsmFile:
+    """An OSM file whose format is known: ``file`` carries it explicitly to libosmium."""
+
+    path: str
+    file: osmium.io.File
+    format: str  # 'pbf' or 'osm-xml'
+    compression: str  # '', 'gz' or 'bz2' (XML only)
+    history: bool
+    size: int
+
+
+@dataclass
+class Header:
+    bbox: tuple[float, float, float, float] | None  # min_lon, min_lat, max_lon, max_lat
+    timestamp: datetime | None  # replication timestamp, UTC (naive)
+    history: bool
+
+
+def looks_like_pbf(head: bytes) -> bool:
+    """A PBF starts with a 4-byte blob-header length, then field 1 = "OSMHeader"."""
+    if len(head) < 15:
+        return False
+    n = int.from_bytes(head[:4], "big")
+    return 0 < n < 64 * 1024 and head[4] == 0x0A and head[5] == 9 and head[6:15] == b"OSMHeader"
+
+
+def _looks_like_xml(head: bytes) -> bool:
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    return text[:5] == b"<?xml" or text[:4] == b"<osm"
+
+
+def sniff(path: str, head: bytes) -> str | None:
+    """The OSM format of a file from its first bytes: 'pbf', 'osm', 'osm.gz', 'osm.bz2', or
+    None when it is not OSM data libosmium reads. Compressed files are opened to look at the
+    start of their content (a few bytes, however large the file inflates)."""
+    if looks_like_pbf(head):
+        return "pbf"
+    if _looks_like_xml(head):
+        return "osm"
+    for magic, opener, fmt in ((_GZIP, gzip.open, "osm.gz"), (_BZIP2, bz2.open, "osm.bz2")):
+        if head.startswith(magic):
+            try:
+                with opener(path, "rb") as f:
+                    inner = f.read(256)
+            except (OSError, EOFError, ValueError):
+                return None
+            return fmt if _looks_like_xml(inner) else None
+    return None
+
+
+def open_osm(path: str, head: bytes | None = None) -> OsmFile:
+    """``path`` as an OSM file of a known format, checked by :mod:`mapper.sources._guard`
+    before libosmium sees it; :class:`InputError` when it is not OSM data."""
+    try:
+        size = os.path.getsize(path)
+        if head is None:
+            with open(path, "rb") as f:
+                head = f.read(64)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be read ({exc.strerror})") from None
+    fmt = sniff(path, head)
+    if fmt is None:
+        raise InputError(f"{path}: not an OSM file (.osm.pbf, .osm, .osm.gz, .osm.bz2)")
+    _guard.check(path, fmt)
+    name = os.path.basename(path).lower()
+    history = ".osh" in name
+    if fmt == "pbf":
+        with reading(path):
+            with osmium.io.Reader(osmium.io.File(path, "pbf"), osmium.osm.NOTHING) as r:
+                history = history or r.header().has_multiple_object_versions
+    compression = fmt[4:]  # '' for PBF and plain XML
+    if fmt == "pbf":
+        full = "osh.pbf" if history else "pbf"
+    else:
+        full = ("osh" if history else "osm") + (f".{compression}" if compression else "")
+    return OsmFile(
+        path=path, file=osmium.io.File(path, full), format=PBF if fmt == "pbf" else XML,
+        compression=compression, history=history, size=size,
+    )  # fmt: skip
+
+
+@contextmanager
+def reading(path: str) -> Iterator[None]:
+    """libosmium's errors (``RuntimeError`` from its PBF, XML and compression readers, a
+    coordinate it cannot parse) as one-line :class:`InputError`s."""
+    try:
+        yield
+    except osmium.InvalidLocationError as exc:
+        raise InputError(f"{path}: truncated or corrupt OSM file ({_first(exc)})") from None
+    except RuntimeError as exc:
+        raise InputError(
+            f"{path}: truncated or corrupt OSM file ({_first(exc)}); download it again"
+        ) from None
+
+
+def _first(exc: BaseException) -> str:
+    lines = str(exc).splitlines() or [type(exc).__name__]
+    return lines[0][:120]
+
+
+@contextmanager
+def location_storage(size: int) -> Iterator[str]:
+    """The node-location index for a file of ``size`` bytes (see ``MEMORY_INDEX_MAX_BYTES``)."""
+    if size <= MEMORY_INDEX_MAX_BYTES:
+        yield "flex_mem"
+        return
+    with tempfile.TemporaryDirectory(prefix="camdensity-nodes-") as folder:
+        yield "sparse_file_array," + os.path.join(folder, "locations")
+
+
+def _timestamp(text: str) -> datetime | None:
+    if not text:
+        return None
+    try:
+        stamp = datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ")
+    except ValueError:
+        return None
+    return stamp if stamp.year > 1970 else None
+
+
+def header(osm: OsmFile) -> Header:
+    """The file's header: its bounding box and replication timestamp, when it has them."""
+    with reading(osm.path), osmium.io.Reader(osm.file, osmium.osm.NOTHING) as r:
+        h = r.header()
+        box = h.box()
+        stamp = _timestamp(h.get("osmosis_replication_timestamp", "")) or _timestamp(
+            h.get("timestamp", "")
+        )
+    bbox = None
+    if box.valid():
+        bl, tr = box.bottom_left, box.top_right
+        if bl.lon < tr.lon and bl.lat < tr.lat:
+            bbox = (bl.lon, bl.lat, tr.lon, tr.lat)
+    return Header(bbox=bbox, timestamp=stamp, history=osm.history)
+
+
+def _is_camera(tags: osmium.osm.TagList, way: bool, include_speed: bool) -> tuple[bool, bool]:
+    """(a camera we keep, kept only as a speed camera): the rule of ``sources.is_camera``."""
+    if (tags.get("man_made") or "").strip() == "surveillance":
+        return True, False
+    if include_speed and not way and (tags.get("highway") or "").strip() == "speed_camera":
+        return True, True
+    return False, False
+
+
+def _filter(include_speed: bool) -> osmium.filter.KeyFilter:
+    """Only elements with the keys a camera needs reach Python (values are checked there, so
+    that ``man_made= surveillance`` counts as the JSON readers count it)."""
+    keys = ("man_made", "highway") if include_speed else ("man_made",)
+    return osmium.filter.KeyFilter(*keys)
+
+
+OsmObject = osmium.osm.Node | osmium.osm.Way
+
+
+@dataclass
+class _Found:
+    nodes: dict[int, Element] = field(default_factory=dict)
+    ways: dict[int, tuple[list[int], dict[str, str]]] = field(default_factory=dict)
+    newest: float = 0.0  # newest timestamp seen (only when every element was looked at)
+
+    def add(self, obj: OsmObject, speed: bool) -> None:
+        """Keep a camera; an element repeated in the file (a duplicated block) is kept once."""
+        if isinstance(obj, osmium.osm.Way):
+            self.ways.setdefault(obj.id, ([n.ref for n in obj.nodes], dict(obj.tags)))
+        elif obj.id not in self.nodes:
+            loc = obj.location
+            lat, lon = (loc.lat, loc.lon) if loc.valid() else (math.nan, math.nan)
+            self.nodes[obj.id] = Element("node", obj.id, lat, lon, dict(obj.tags), speed)
+
+    def drop(self, obj: OsmObject) -> None:
+        (self.ways if isinstance(obj, osmium.osm.Way) else self.nodes).pop(obj.id, None)
+
+
+def _cameras(
+    osm: OsmFile, include_speed: bool, every: bool
+) -> Iterator[tuple[OsmObject, bool] | float]:
+    """Camera nodes and ways as (element, speed camera only), in file order (each version, in
+    a history file). ``every``: no C++ filter, so that the newest timestamp of every element is
+    seen in the same pass (for files whose header carries no date); it comes last, as a float.
+    """
+    entities = osmium.osm.NODE | osmium.osm.WAY
+    fp = osmium.FileProcessor(osm.file, entities | osmium.osm.RELATION if every else entities)
+    if not every:
+        fp.with_filter(_filter(include_speed))
+    newest = 0.0
+    for obj in fp:
+        if isinstance(obj, osmium.osm.Changeset):
+            continue
+        if every:
+            stamp = obj.timestamp.timestamp()
+            if stamp > newest:
+                newest = stamp
+        if isinstance(obj, osmium.osm.Node | osmium.osm.Way):
+            keep, speed = _is_camera(obj.tags, isinstance(obj, osmium.osm.Way), include_speed)
+            if keep:
+                yield obj, speed
+    yield newest
+
+
+def _read(osm: OsmFile, include_speed: bool, every: bool) -> _Found:
+    """The cameras of a file; of a history file, the newest version of each element that was
+    a camera in some version, when that version is visible and still a camera: pass 1 finds
+    the ids, pass 2 reads every version of just those (C++ id filter)."""
+    found = _Found()
+    ids: dict[bool, set[int]] = {False: set(), True: set()}  # is a way -> ids
+    for item in _cameras(osm, include_speed, every):
+        if isinstance(item, float):
+            found.newest = item
+        elif osm.history:
+            ids[isinstance(item[0], osmium.osm.Way)].add(item[0].id)
+        else:
+            found.add(*item)
+    if not osm.history or not (ids[False] or ids[True]):
+        return found
+    newest: dict[tuple[bool, int], int] = {}
+    fp = osmium.FileProcessor(osm.file, osmium.osm.NODE | osmium.osm.WAY)
+    for obj in fp.with_filter(osmium.filter.IdFilter(ids[False] | ids[True])):
+        if not isinstance(obj, osmium.osm.Node | osmium.osm.Way):
+            continue
+        way = isinstance(obj, osmium.osm.Way)
+        if obj.id not in ids[way] or obj.version < newest.get((way, obj.id), -1):
+            continue
+        newest[(way, obj.id)] = obj.version
+        found.drop(obj)
+        keep, speed = _is_camera(obj.tags, way, include_speed)
+        if obj.visible and keep:
+            found.add(obj, speed)
+    return found
+
+
+def _node_locations(osm: OsmFile, refs: set[int]) -> dict[int, tuple[float, float]]:
+    """The locations of just these nodes (their newest visible version in a history file)."""
+    coords: dict[int, tuple[float, float]] = {}
+    versions: dict[int, int] = {}
+    fp = osmium.FileProcessor(osm.file, osmium.osm.NODE)
+    for node in fp.with_filter(osmium.filter.IdFilter(refs)):
+        if not isinstance(node, osmium.osm.Node):
+            continue
+        if node.version < versions.get(node.id, -1):
+            continue
+        versions[node.id] = node.version
+        loc = node.location
+        if node.visible and loc.valid():
+            coords[node.id] = (loc.lat, loc.lon)
+        else:
+            coords.pop(node.id, None)
+    return coords
+
+
+def _centroid(
+    refs: list[int], coords: dict[int, tuple[float, float]]
+) -> tuple[float, float] | None:
+    """The mean of a way's distinct nodes; None when one of them is not in the file."""
+    distinct = list(dict.fromkeys(refs))
+    pts = [coords.get(ref) for ref in distinct]
+    if not distinct or any(p is None for p in pts):
+        return None
+    return (
+        sum(p[0] for p in pts if p) / len(pts),
+        sum(p[1] for p in pts if p) / len(pts),
+    )
+
+
+def read_cameras(path: str, digest: str, *, include_speed: bool, progress: bool) -> Extract:
+    """The cameras of an OSM file, with its header box and data date."""
+    osm = open_osm(path)
+    head = header(osm)
+    show = wanted(not progress, osm.size)
+    ex = Extract(path=path, sha256=digest, format=HISTORY if osm.history else osm.format)
+    ex.bbox = head.bbox
+    every = head.timestamp is None
+    with reading(path), file_progress(path, "reading cameras", show):
+        found = _read(osm, include_speed, every)
+        coords: dict[int, tuple[float, float]] = {}
+        refs = {ref for way_refs, _ in found.ways.values() for ref in way_refs}
+        if refs:
+            coords = _node_locations(osm, refs)
+    for e in found.nodes.values():
+        if -90.0 <= e.lat <= 90.0 and -180.0 <= e.lon <= 180.0:  # NaN is outside too
+            ex.elements.append(e)
+        else:
+            ex.rejected += 1
+    for ident, (way_refs, tags) in found.ways.items():
+        centre = _centroid(way_refs, coords)
+        if centre is None:
+            ex.skipped_ways.append(ident)
+        else:
+            ex.elements.append(Element("way", ident, centre[0], centre[1], tags))
+    if head.timestamp is not None:
+        ex.snapshot, ex.snapshot_kind = head.timestamp, "header"
+    else:
+        newest = found.newest
+        if newest > 0:
+            ex.snapshot = datetime.fromtimestamp(newest, UTC).replace(tzinfo=None)
+            ex.snapshot_kind = "newest-element"
+    if osm.history:
+        ex.warnings.append(
+            f"{path}: a history file: each camera is taken as its newest visible version "
+            "(earlier versions are not stored yet)"
+        )
+    return ex
