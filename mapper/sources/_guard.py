@@ -172,8 +172,12 @@ def _pbf(path: str, f: BinaryIO, size: int) -> None:
             method, raw_size = _blob(f, end)
         except ValueError as exc:
             raise _corrupt(path, f"{exc} at byte {pos}") from None
+        if method == "unknown":
+            raise _corrupt(path, f"a blob without data at byte {pos}")
+        if method != "none" and raw_size < 0:
+            raise _corrupt(path, f"a compressed blob without its size (raw_size) at byte {pos}")
         if method != "none" and not 0 < raw_size <= MAX_BLOB:
-            raise _corrupt(path, f"a blob that inflates to {raw_size} bytes at byte {pos}")
+            raise _corrupt(path, f"a blob that says it inflates to {raw_size} bytes at byte {pos}")
         methods.add(method)
         declared += datasize if method == "none" else raw_size
         pos = end
@@ -202,8 +206,12 @@ def _tiny_pbf(method: str) -> bytes | None:
     block = field(1, field(1, b""))  # a string table holding the empty string
     packers: dict[str, Callable[[bytes], bytes]] = {
         "lz4": lambda b: bytes([len(b) << 4]) + b,  # one run of literals (len < 15)
-        "zstd": lambda b: (bytes.fromhex("28b52ffd20") + bytes([len(b)])
-                           + (1 | len(b) << 3).to_bytes(3, "little") + b),  # fmt: skip
+        "zstd": lambda b: (
+            bytes.fromhex("28b52ffd20")
+            + bytes([len(b)])
+            + (1 | len(b) << 3).to_bytes(3, "little")
+            + b
+        ),  # fmt: skip
         "lzma": lzma.compress,
         "bzip2": bz2.compress,
     }
@@ -211,7 +219,7 @@ def _tiny_pbf(method: str) -> bytes | None:
         return None
     number = next(k for k, v in _METHODS.items() if v == method)
     data = bytes([2 << 3, len(block)]) + field(number, packers[method](block))
-    header = fileblock(b"OSMHeader", field(1, field(4, b"OsmSchema-V0.6")[2:]))
+    header = fileblock(b"OSMHeader", field(1, field(4, b"OsmSchema-V0.6")))
     return header + fileblock(b"OSMData", data)
 
 
@@ -246,8 +254,10 @@ def _prolog(path: str, start: bytes) -> None:
 
 
 class _Inflater(Protocol):
-    eof: bool
-    unused_data: bytes
+    @property
+    def eof(self) -> bool: ...
+    @property
+    def unused_data(self) -> bytes: ...
 
     def decompress(self, data: bytes, max_length: int = -1) -> bytes: ...
 
@@ -259,39 +269,45 @@ def _compressed_xml(path: str, f: BinaryIO, kind: str) -> None:
 
     def fresh() -> _Inflater:
         if kind == "gz":
-            return zlib.decompressobj(16 + zlib.MAX_WBITS)  # type: ignore[return-value]
+            return zlib.decompressobj(16 + zlib.MAX_WBITS)
         return bz2.BZ2Decompressor()
+
+    def wants_input(d: _Inflater) -> bool:
+        # zlib hands back the input it did not take (unconsumed_tail); bzip2 keeps it and
+        # says whether it can give more output without more input (needs_input).
+        return bool(getattr(d, "needs_input", True))
 
     d = fresh()
     fed = out = 0
-    start = b""
-    pending = b""
+    start = data = b""
+    ended = False  # the file has been read to its end
     while True:
-        if not pending:
-            pending = f.read(FEED)
-            fed += len(pending)
-            if not pending:
-                break
+        if not data and not ended and wants_input(d):
+            data = f.read(FEED)
+            fed += len(data)
+            ended = not data
         try:
-            chunk = d.decompress(pending, STEP)
-        except (zlib.error, OSError, EOFError) as exc:
+            chunk = d.decompress(data, STEP)
+        except (zlib.error, OSError, EOFError, ValueError) as exc:
             raise _corrupt(path, f"the {name} stream is damaged: {exc}") from None
-        # What the inflater did not take: zlib keeps it as unconsumed_tail, bzip2 inside.
-        pending = getattr(d, "unconsumed_tail", b"")
+        data = getattr(d, "unconsumed_tail", b"")
         out += len(chunk)
         if len(start) < PROLOG:
             start += chunk[: PROLOG - len(start)]
-            if len(start) >= PROLOG:
+            if len(start) == PROLOG:
                 _prolog(path, start)
         if out > _bound(fed):
             raise _bomb(path, f"{name} data that inflates to over {_size(out)}", fed)
         if d.eof:
-            rest = d.unused_data + pending
-            if not rest.startswith(magic):  # trailing bytes: libosmium's reader skips them
+            rest = d.unused_data + data
+            if len(rest) < len(magic) and not ended:
+                more = f.read(FEED)
+                fed += len(more)
+                ended = not more
+                rest += more
+            if not rest.startswith(magic):  # trailing bytes: libosmium skips or refuses them
                 break
-            d, pending = fresh(), rest
-        elif not chunk and kind == "bz2" and not pending:
-            continue  # bzip2 wants more input
-    if not d.eof and (out or fed):
-        raise _corrupt(path, f"the {name} stream ends early")
+            d, data = fresh(), rest
+        elif ended and not chunk and not data:
+            raise _corrupt(path, f"the {name} stream ends early")
     _prolog(path, start)

@@ -1,4 +1,8 @@
-"""Just enough protobuf to take a PBF apart and put it back together (for the corpus)."""
+"""Just enough protobuf to take a PBF apart and put it back together (for the corpus).
+
+Self-contained on purpose: the tests write hostile files with it, so it must not share code
+with any reader under test.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +10,44 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from mapper.sources import pbf_scan
+#: Blob fields (fileformat.proto): the payload field for each compression.
+BLOB_FIELD = {"raw": 1, "zlib": 3, "lzma": 4, "bzip2": 5, "lz4": 6, "zstd": 7}
 
-# The varint and zigzag primitives are the reader's own (mapper.sources.pbf_scan).
-varint = pbf_scan.varint
-enc = pbf_scan.encode
-zz = pbf_scan.zigzag
-unzz = pbf_scan.unzigzag
+
+def varint(buf: bytes, i: int) -> tuple[int, int]:
+    """The varint at ``buf[i]``: its value and the position after it."""
+    value = shift = 0
+    while True:
+        if i >= len(buf):
+            raise ValueError("ends inside a varint")
+        b = buf[i]
+        i += 1
+        value |= (b & 0x7F) << shift
+        if b < 0x80:
+            return value, i
+        shift += 7
+        if shift > 63:
+            raise ValueError("a malformed varint")
+
+
+def enc(value: int) -> bytes:
+    """``value`` as a varint; a negative int64 as ten bytes, as protobuf writes it."""
+    value &= (1 << 64) - 1
+    out = bytearray()
+    while value >= 0x80:
+        out.append((value & 0x7F) | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+def zz(v: int) -> int:
+    """Zigzag-encode a signed int64 (sint64 fields)."""
+    return (v << 1) ^ (v >> 63)
+
+
+def unzz(v: int) -> int:
+    return (v >> 1) ^ -(v & 1)
 
 
 Field = tuple[int, int, "int | bytes"]  # (number, wire type, value or payload)
@@ -109,10 +144,25 @@ def blobs(data: bytes) -> list[Blob]:
 
 def make_blob(
     kind: str, block: bytes, *, raw_size: int | None = None, compressed: bytes | None = None,
-    datasize: int | None = None,
+    datasize: int | None = None, method: str = "zlib", omit_raw_size: bool = False,
 ) -> bytes:  # fmt: skip
-    """A fileblock; ``raw_size``, ``compressed`` and ``datasize`` may lie."""
-    data = compressed if compressed is not None else zlib.compress(block, 6)
-    blob = field(2, len(block) if raw_size is None else raw_size) + field(3, data)
+    """A fileblock; ``raw_size``, ``compressed`` and ``datasize`` may lie.
+
+    ``method`` names the Blob field the payload goes in (:data:`BLOB_FIELD`); without
+    ``compressed`` the block is zlib-compressed (``method="zlib"``) or stored (``"raw"``).
+    ``omit_raw_size`` leaves the raw_size field out, as no conforming writer does.
+    """
+    if compressed is not None:
+        data = compressed
+    elif method == "raw":
+        data = block
+    elif method == "zlib":
+        data = zlib.compress(block, 6)
+    else:
+        raise ValueError(f"give the {method} payload as compressed=")
+    blob = b""
+    if method != "raw" and not omit_raw_size:
+        blob += field(2, len(block) if raw_size is None else raw_size)
+    blob += field(BLOB_FIELD[method], data)
     header = field(1, kind.encode()) + field(3, len(blob) if datasize is None else datasize)
     return len(header).to_bytes(4, "big") + header + blob

@@ -1,0 +1,398 @@
+"""Hostile OSM files: compression bombs, sizes that lie, XML entities, unsupported codecs.
+
+The bombs inflate to gigabytes from a few megabytes without compressing gigabytes here: a
+deflate stream is one compressed chunk repeated (each chunk ends in a full flush, so it
+refers to nothing before it), with checksums computed over what it inflates to; bzip2 and
+xz streams are concatenated (both formats allow it, and pbzip2 and pixz write files so).
+A zstd frame is written by hand (raw and RLE blocks). Everything is written by test code
+only (:mod:`tests.robustness.pbfcodec`), never by the reader under test.
+
+    python -m tests.robustness.bombs   # what this machine's pyosmium does with each file
+"""
+
+from __future__ import annotations
+
+import bz2
+import lzma
+import struct
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.conftest import MUNICH
+from tests.robustness.pbfcodec import blobs, make_blob
+
+GiB = 1 << 30
+MiB = 1 << 20
+#: How much the bombs inflate to.
+BOMB = 4 * GiB
+_CHUNK = 16 * MiB
+
+
+@dataclass
+class Deflated:
+    """A raw deflate stream and what it inflates to: size, CRC-32 and Adler-32."""
+
+    raw: bytes
+    size: int
+    crc: int
+    adler: int
+
+    def zlib(self) -> bytes:
+        return b"\x78\x9c" + self.raw + self.adler.to_bytes(4, "big")
+
+    def gzip(self) -> bytes:
+        header = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03"  # no name, no mtime, Unix
+        return header + self.raw + struct.pack("<II", self.crc, self.size & 0xFFFFFFFF)
+
+
+def deflate(*parts: tuple[bytes, int]) -> Deflated:
+    """Each ``(data, times)``: ``data`` compressed once and repeated ``times`` times."""
+    raw, size, crc, adler = bytearray(), 0, 0, 1
+    for data, times in parts:
+        c = zlib.compressobj(9, zlib.DEFLATED, -15)
+        piece = c.compress(data) + c.flush(zlib.Z_FULL_FLUSH)
+        raw += piece * times
+        size += len(data) * times
+        for _ in range(times):
+            crc, adler = zlib.crc32(data, crc), zlib.adler32(data, adler)
+    raw += b"\x03\x00"  # an empty final block
+    return Deflated(bytes(raw), size, crc, adler)
+
+
+def fill(byte: bytes, total: int = BOMB) -> list[tuple[bytes, int]]:
+    """``total`` bytes of ``byte`` as :func:`deflate` parts."""
+    parts = [(byte * _CHUNK, total // _CHUNK)]
+    if total % _CHUNK:
+        parts.append((byte * (total % _CHUNK), 1))
+    return parts
+
+
+def bzip2_fill(byte: bytes, total: int = BOMB) -> bytes:
+    """bzip2 streams, concatenated, that inflate to ``total`` bytes of ``byte``."""
+    step = 64 * MiB
+    assert total % step == 0
+    return bz2.compress(byte * step, 9) * (total // step)
+
+
+def xz_fill(byte: bytes, total: int = BOMB) -> bytes:
+    """xz streams, concatenated, that inflate to ``total`` bytes of ``byte``."""
+    step = 256 * MiB
+    assert total % step == 0
+    c = lzma.LZMACompressor(lzma.FORMAT_XZ, preset=0)
+    one = b"".join(c.compress(byte * _CHUNK) for _ in range(step // _CHUNK)) + c.flush()
+    return one * (total // step)
+
+
+def zstd_frame(data: bytes, *, rle: int = 0) -> bytes:
+    """A zstd frame holding ``data`` in raw blocks, or ``rle`` zero bytes in RLE blocks."""
+    size = rle or len(data)
+    out = bytearray(struct.pack("<IB", 0xFD2FB528, 0xE0) + size.to_bytes(8, "little"))
+    step = 128 * 1024
+    left = size
+    pos = 0
+    while True:
+        n = min(step, left)
+        last = int(n == left)
+        if rle:
+            out += (last | 1 << 1 | n << 3).to_bytes(3, "little") + b"\0"
+        else:
+            out += (last | n << 3).to_bytes(3, "little") + data[pos : pos + n]
+        pos, left = pos + n, left - n
+        if last:
+            return bytes(out)
+
+
+def lz4_literals(data: bytes) -> bytes:
+    """An LZ4 block (the format a PBF lz4_data field holds) of literals only."""
+    n = len(data)
+    if n < 15:
+        return bytes([n << 4]) + data
+    rest = n - 15
+    return b"\xf0" + b"\xff" * (rest // 255) + bytes([rest % 255]) + data
+
+
+# ------------------------------------------------------------------------------ files
+@dataclass
+class Hostile:
+    """One hostile file: its name (with the suffix a user would give it) and its bytes."""
+
+    name: str
+    content: Callable[[], bytes]
+    what: str
+
+
+def _munich() -> tuple[bytes, bytes, bytes, bytes]:
+    """The Munich PBF split around its first data block: before, block, after, whole."""
+    data = MUNICH.read_bytes()
+    first = blobs(data)[1]
+    return (data[: first.offset], first.block, data[first.offset + len(first.raw) :], data)
+
+
+def _pbf_with_first(raw: bytes) -> bytes:
+    before, _, after, _ = _munich()
+    return before + raw + after
+
+
+def munich_xml() -> bytes:
+    """The Munich extract as OSM XML, written by pyosmium."""
+    import tempfile
+
+    import osmium
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "munich.osm"
+        with osmium.SimpleWriter(str(out)) as w:
+            for obj in osmium.FileProcessor(str(MUNICH)):
+                w.add(obj)
+        return out.read_bytes()
+
+
+def pbf_compressed_with(method: str) -> bytes:
+    """The Munich PBF with every data block recompressed by ``method`` ('lz4' or 'zstd'),
+    written by hand (literal-only LZ4 blocks, raw zstd blocks)."""
+    data = _munich()[3]
+    bs = blobs(data)
+    out = bytearray(bs[0].raw)
+    for b in bs[1:]:
+        payload = lz4_literals(b.block) if method == "lz4" else zstd_frame(b.block)
+        out += make_blob(b.kind, b.block, compressed=payload, method=method)
+    return bytes(out)
+
+
+def pbf_written_with_lz4() -> bytes:
+    """The Munich PBF rewritten by libosmium itself with lz4 blocks."""
+    import tempfile
+
+    import osmium
+    import osmium.io
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "munich-lz4.osm.pbf"
+        with osmium.SimpleWriter(osmium.io.File(str(out), "pbf,pbf_compression=lz4")) as w:
+            for obj in osmium.FileProcessor(str(MUNICH)):
+                w.add(obj)
+        return out.read_bytes()
+
+
+_XML_HEAD = b"<?xml version='1.0' encoding='UTF-8'?>\n"
+_NODE = (
+    b'<node id="1" version="1" timestamp="2020-07-20T00:00:00Z" lat="48.137" lon="11.575">'
+    b'<tag k="man_made" v="surveillance"/><tag k="note" v="%s"/></node>'
+)
+
+
+def _doc(doctype: bytes, value: bytes) -> bytes:
+    return (_XML_HEAD + doctype + b'\n<osm version="0.6" generator="hostile">\n'
+            + _NODE % value + b"\n</osm>\n")  # fmt: skip
+
+
+def billion_laughs() -> bytes:
+    ents = [b'<!ENTITY lol0 "lol">']
+    ents += [b'<!ENTITY lol%d "%s">' % (i, b"&lol%d;" % (i - 1) * 10) for i in range(1, 10)]
+    return _doc(b"<!DOCTYPE osm [\n" + b"\n".join(ents) + b"\n]>", b"&lol9;")
+
+
+def external_entity() -> bytes:
+    return _doc(b'<!DOCTYPE osm [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>', b"&xxe;")
+
+
+def parameter_entity() -> bytes:
+    return _doc(b'<!DOCTYPE osm [<!ENTITY % pe SYSTEM "file:///etc/passwd"> %pe;]>', b"x")
+
+
+def external_dtd() -> bytes:
+    return _doc(b'<!DOCTYPE osm SYSTEM "file:///etc/passwd">', b"&xxe;")
+
+
+_OSM_OPEN = _XML_HEAD + b'<osm version="0.6" generator="hostile">\n'
+
+
+def hostile_files() -> list[Hostile]:
+    """Every hostile file, each built when asked for (some take a second or two)."""
+    before, block, after, data = _munich()
+    bomb = deflate(*fill(b"\0"))
+
+    def pbf_blob(**kw: object) -> Callable[[], bytes]:
+        return lambda: _pbf_with_first(make_blob("OSMData", block, **kw))  # type: ignore[arg-type]
+
+    xml = munich_xml
+    return [
+        Hostile("pbf-zlib-bomb-no-raw-size.osm.pbf",
+                pbf_blob(compressed=bomb.zlib(), omit_raw_size=True),
+                "a zlib blob without raw_size that inflates to 4 GiB"),
+        Hostile("pbf-zlib-no-raw-size.osm.pbf", pbf_blob(omit_raw_size=True),
+                "a real block, zlib, without raw_size"),
+        Hostile("pbf-lzma-bomb-no-raw-size.osm.pbf",
+                pbf_blob(compressed=xz_fill(b"\0"), method="lzma", omit_raw_size=True),
+                "an lzma (xz) blob without raw_size that inflates to 4 GiB"),
+        Hostile("pbf-lzma-bomb-raw-size-32mib.osm.pbf",
+                pbf_blob(compressed=xz_fill(b"\0"), method="lzma", raw_size=32 * MiB),
+                "an lzma (xz) blob that says 32 MiB and inflates to 4 GiB"),
+        Hostile("pbf-lzma-real-block.osm.pbf",
+                pbf_blob(compressed=lzma.compress(block), method="lzma"),
+                "a real block, lzma (xz), raw_size right"),
+        Hostile("pbf-zlib-bomb-raw-size-small.osm.pbf",
+                pbf_blob(compressed=bomb.zlib(), raw_size=len(block)),
+                "raw_size says the real block's size, the stream inflates to 4 GiB"),
+        Hostile("pbf-zlib-bomb-raw-size-32mib.osm.pbf",
+                pbf_blob(compressed=bomb.zlib(), raw_size=32 * MiB),
+                "raw_size says 32 MiB (the limit), the stream inflates to 4 GiB"),
+        Hostile("pbf-raw-size-half.osm.pbf", pbf_blob(raw_size=len(block) // 2),
+                "a real block whose raw_size is half its size"),
+        Hostile("pbf-raw-size-double.osm.pbf", pbf_blob(raw_size=len(block) * 2),
+                "a real block whose raw_size is twice its size"),
+        Hostile("pbf-raw-size-2gb.osm.pbf", pbf_blob(raw_size=2**31 - 1),
+                "a real block whose raw_size says 2 GB"),
+        Hostile("pbf-datasize-2gb.osm.pbf", pbf_blob(datasize=2**31 - 1),
+                "a blob header that says its blob is 2 GB"),
+        Hostile("pbf-header-length-2gb.osm.pbf",
+                lambda: before + b"\x7f\xff\xff\xff" + data[len(before) + 4 :],
+                "a blob-header length of 2 GB"),
+        Hostile("pbf-raw-blob-33mib.osm.pbf",
+                pbf_blob(compressed=bytes(33 * MiB), method="raw"),
+                "an uncompressed blob of 33 MiB (over the format's 32 MiB)"),
+        Hostile("pbf-truncated.osm.pbf", lambda: data[: len(data) // 2],
+                "the Munich PBF cut in half"),
+        Hostile("pbf-lz4.osm.pbf", lambda: pbf_compressed_with("lz4"),
+                "every data block lz4 (literals), valid"),
+        Hostile("pbf-lz4-libosmium.osm.pbf", pbf_written_with_lz4,
+                "the Munich PBF as libosmium writes it with lz4"),
+        Hostile("pbf-lz4-raw-size-small.osm.pbf",
+                pbf_blob(compressed=lz4_literals(block), method="lz4", raw_size=len(block) // 2),
+                "an lz4 block whose raw_size is half its size"),
+        Hostile("pbf-zstd.osm.pbf", lambda: pbf_compressed_with("zstd"),
+                "every data block zstd (raw blocks), valid zstd"),
+        Hostile("pbf-zstd-bomb.osm.pbf",
+                pbf_blob(compressed=zstd_frame(b"", rle=BOMB), method="zstd", raw_size=len(block)),
+                "a zstd blob (RLE blocks) that inflates to 4 GiB"),
+        Hostile("xml-billion-laughs.osm", billion_laughs, "nested entity expansion"),
+        Hostile("xml-external-entity.osm", external_entity, "an external general entity"),
+        Hostile("xml-parameter-entity.osm", parameter_entity, "an external parameter entity"),
+        Hostile("xml-external-dtd.osm", external_dtd, "an external DTD, an entity from it"),
+        Hostile("gz-zeros.osm.gz", lambda: deflate(*fill(b"\0")).gzip(),
+                "gzip of 4 GiB of zeros"),
+        Hostile("gz-xml-then-whitespace.osm.gz",
+                lambda: deflate((xml(), 1), *fill(b" ")).gzip(),
+                "the Munich XML, then 4 GiB of spaces"),
+        Hostile("gz-whitespace-inside.osm.gz",
+                lambda: deflate((_OSM_OPEN, 1), *fill(b" "), (b"</osm>\n", 1)).gzip(),
+                "<osm>, 4 GiB of spaces, </osm>: well-formed"),
+        Hostile("gz-truncated.osm.gz", lambda: _cut(deflate((xml(), 1)).gzip(), 0.5),
+                "the Munich XML gzipped, cut in half"),
+        Hostile("gz-no-trailer.osm.gz", lambda: deflate((xml(), 1)).gzip()[:-8],
+                "the Munich XML gzipped, without its 8-byte trailer"),
+        Hostile("bz2-zeros.osm.bz2", lambda: bzip2_fill(b"\0"), "bzip2 of 4 GiB of zeros"),
+        Hostile("bz2-xml-then-whitespace.osm.bz2",
+                lambda: bz2.compress(xml()) + bzip2_fill(b" "),
+                "the Munich XML, then 4 GiB of spaces (concatenated streams)"),
+        Hostile("bz2-truncated.osm.bz2", lambda: _cut(bz2.compress(xml()), 0.5),
+                "the Munich XML bzipped, cut in half"),
+        Hostile("xml-truncated.osm", lambda: _cut(xml(), 0.5), "the Munich XML cut in half"),
+    ]  # fmt: skip
+
+
+def _cut(data: bytes, at: float) -> bytes:
+    return data[: int(len(data) * at)]
+
+
+# ---------------------------------------------------------------------------- probe
+_PROBE = r"""
+import resource, sys, time
+resource.setrlimit(resource.RLIMIT_AS, (8 << 30, 8 << 30))
+import osmium, osmium.filter, osmium.io
+path, fmt = sys.argv[1], sys.argv[2]
+t = time.monotonic()
+n = 0
+try:
+    with osmium.io.Reader(osmium.io.File(path, fmt), osmium.osm.NOTHING) as r:
+        r.header()
+    fp = osmium.FileProcessor(osmium.io.File(path, fmt), osmium.osm.NODE | osmium.osm.WAY)
+    for o in fp.with_filter(osmium.filter.KeyFilter("man_made")):
+        n += 1
+    print(f"ok: {n} elements")
+except BaseException as e:
+    print(f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"[:160])
+"""
+
+
+#: Runs a command and writes its exit code, wall time and peak RSS (``wait4``) as JSON to
+#: argv[1]. A small process of its own: a child's ``ru_maxrss`` starts from the RSS of the
+#: process that forked it (Linux carries it over ``exec``), so the tests' own large
+#: interpreter must not be that process.
+_LAUNCHER = r"""
+import json, os, signal, subprocess, sys, time
+report, timeout, argv = sys.argv[1], float(sys.argv[2]), sys.argv[3:]
+start = time.monotonic()
+p = subprocess.Popen(argv)
+killed = False
+while True:
+    done, status, usage = os.wait4(p.pid, os.WNOHANG)
+    if done:
+        break
+    if time.monotonic() - start > timeout:
+        os.kill(p.pid, signal.SIGKILL)
+        killed = True
+        _, status, usage = os.wait4(p.pid, 0)
+        break
+    time.sleep(0.005)
+p.returncode = 0
+with open(report, "w") as f:
+    json.dump({"code": None if killed or not os.WIFEXITED(status) else os.WEXITSTATUS(status),
+               "seconds": time.monotonic() - start, "rss_mb": usage.ru_maxrss / 1024}, f)
+"""
+
+
+@dataclass
+class Measured:
+    code: int | None  # None: killed after the time limit, or by a signal
+    seconds: float
+    rss_mb: float  # peak resident set size
+    stdout: str
+    stderr: str
+
+
+def run_measured(argv: list[str], timeout: float, cwd: Path | None = None) -> Measured:
+    """Run ``argv`` in a fresh process (through a small launcher): exit code, wall time, peak
+    RSS, output. Killed after ``timeout`` seconds."""
+    import json
+    import subprocess
+    import sys
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        report = Path(tmp) / "report.json"
+        p = subprocess.run(
+            [sys.executable, "-c", _LAUNCHER, str(report), str(timeout), *argv],
+            capture_output=True, cwd=cwd, timeout=timeout + 60, check=False,
+        )  # fmt: skip
+        r = json.loads(report.read_text())
+    return Measured(r["code"], r["seconds"], r["rss_mb"], p.stdout.decode("utf-8", "replace"),
+                    p.stderr.decode("utf-8", "replace"))  # fmt: skip
+
+
+def probe(folder: Path, timeout: float = 120) -> None:
+    """Each hostile file through bare pyosmium, in a fresh process: time, peak RSS, outcome."""
+    import sys
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for h in hostile_files():
+        if len(sys.argv) > 2 and not any(a in h.name for a in sys.argv[2:]):
+            continue
+        path = folder / h.name
+        if not path.exists():
+            path.write_bytes(h.content())
+        fmt = "pbf" if h.name.endswith(".pbf") else "osm" + h.name.split(".osm")[1]
+        m = run_measured([sys.executable, "-c", _PROBE, str(path), fmt], timeout)
+        out = (m.stdout + m.stderr).strip()
+        if m.code is None:
+            out = f"killed after {m.seconds:.0f} s " + out
+        print(f"{h.name:38} {path.stat().st_size / MiB:7.2f} MiB {m.seconds:6.2f} s "
+              f"{m.rss_mb:6.0f} MB  {out[:160]}", flush=True)  # fmt: skip
+
+
+if __name__ == "__main__":
+    import sys
+
+    probe(Path(sys.argv[1] if len(sys.argv) > 1 else "/tmp/hostile"))
