@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 
@@ -15,6 +15,10 @@ from mapper.errors import InputError, StoreOutdated
 from mapper.sources import Extract, read_file, sha256_of
 from mapper.store import open_store, store_path, transaction
 from mapper.tags import normalise
+
+if TYPE_CHECKING:  # at run time, imported by the command that fetches (osmnx is slow)
+    from mapper.areas import AreaSpec
+    from mapper.sources.live import Fetched
 
 
 @dataclass
@@ -207,4 +211,47 @@ def ingest(
                 r.status = "unchanged"
                 continue
             _, r.stored = write_extract(con, ex)
+    return results
+
+
+@dataclass
+class FetchResult:
+    """One fetched place as stored: its area and the source holding its cameras."""
+
+    place: str
+    area: AreaSpec
+    source: IngestResult
+    osm_type: str
+    osm_id: int
+
+
+def write_fetched(db: str | None, fetched: list[Fetched]) -> list[FetchResult]:
+    """Store what ``mapper.sources.live.fetch`` downloaded, every place in one transaction:
+    its cameras as a source (unless the same answer is stored already) and its boundary as
+    an area, refreshed when fetched again; an area of the same name from elsewhere is an
+    error and nothing is written."""
+    from mapper import areas
+
+    results = []
+    with open_store(db, write=True) as con, transaction(con):
+        sources = {r["sha256"]: int(r["id"]) for r in sql.rows(con, "stats-sources")}
+        existing = {r["name"]: r for r in sql.rows(con, "area-list")}
+        for f in fetched:
+            spec, ex = f.area, f.extract
+            r = IngestResult(ex.path, ex.format, "ingested", len(ex.elements), 0, ex.snapshot)
+            r.warnings = spec.warnings + ex.warnings
+            if ex.sha256 in sources:  # the same answer as a fetch before: cameras unchanged
+                r.status = "unchanged"
+                spec.source_id = sources[ex.sha256]
+            else:
+                spec.source_id, r.stored = write_extract(con, ex)
+            old = existing.get(spec.name)
+            if old is not None and old["source"] != spec.source:
+                raise InputError(
+                    f"{f.place}: an area named '{spec.name}' already exists (from "
+                    f"{old['source']}); remove it with 'camdensity area remove \"{spec.name}\"' "
+                    "and fetch again"
+                )
+            areas.insert(con, spec, replace=old is not None)
+            results.append(FetchResult(f.place, spec, r, f.osm_type, f.osm_id))
     return results

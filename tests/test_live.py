@@ -523,3 +523,35 @@ def test_retry_delay_follows_retry_after_and_backs_off() -> None:
     assert retry_delay(0, "3600") is None  # longer than is worth waiting: give up now
     assert [retry_delay(i, None) for i in range(RETRIES)] == [5.0, 15.0, 30.0]
     assert retry_delay(RETRIES, None) is None
+
+
+def _nominatim_answer(geojson: dict[str, Any]) -> Any:
+    import requests
+
+    r = requests.Response()
+    r.status_code = 200
+    r._content = json.dumps([{"importance": 0.5, "boundingbox": ["0", "1", "0", "1"],
+                              "geojson": geojson}]).encode()  # fmt: skip
+    return r
+
+
+@pytest.mark.parametrize(
+    "coordinates",
+    [[[[0, 0], [1, 0], [0, 0]]], [[[0, 0], [1, 0], [1, "x"], [0, 0]]], [[0, 0]], "ring",
+     [[[0, 0], [1, 0], [1, 1], [True, 0]]], [[[0, 0], [1, 0], [1, 1], [0, 0, 0, 0]]]],
+    ids=["three-positions", "a-string", "not-nested", "not-a-list", "a-bool", "four-numbers"],
+)  # fmt: skip
+def test_a_boundary_shapely_cannot_read_is_a_malformed_answer(coordinates: Any) -> None:
+    """Refused where it is found, when the answer arrives, not when shapely trips over it."""
+    from mapper.errors import ServiceError
+    from mapper.sources._http import check_nominatim
+
+    url = "http://127.0.0.1:1/nominatim/search"
+    with pytest.raises(ServiceError, match=r"malformed response \(a Polygon without valid"):
+        check_nominatim(url, _nominatim_answer({"type": "Polygon", "coordinates": coordinates}))
+    multi = {"type": "MultiPolygon", "coordinates": [coordinates]}
+    with pytest.raises(ServiceError, match="a MultiPolygon without valid coordinates"):
+        check_nominatim(url, _nominatim_answer(multi))
+    ok = [[[0, 0], [1, 0], [1, 1], [0, 0]]]
+    check_nominatim(url, _nominatim_answer({"type": "Polygon", "coordinates": ok}))
+    check_nominatim(url, _nominatim_answer({"type": "Point", "coordinates": [0, 0]}))

@@ -185,6 +185,32 @@ def check_nominatim(url: str, response: requests.Response) -> None:
             and isinstance(r["geojson"].get("type"), str)
         ):
             raise _malformed(url, "a place without importance, bounding box or geometry")
+        if not _polygon_shaped(r["geojson"]):
+            raise _malformed(url, f"a {r['geojson']['type']} without valid coordinates")
+
+
+def _ring(ring: Any) -> bool:
+    """A GeoJSON linear ring: four or more positions of two or three finite numbers."""
+    return (
+        isinstance(ring, list)
+        and len(ring) >= 4
+        and all(
+            isinstance(p, list) and len(p) in (2, 3) and all(_number(v) for v in p) for p in ring
+        )
+    )
+
+
+def _polygon_shaped(geojson: dict[str, Any]) -> bool:
+    """A Polygon's or MultiPolygon's coordinates nest as GeoJSON says, so that shapely reads
+    them without raising (other geometry types are never used as a boundary)."""
+    coords = geojson.get("coordinates")
+    if geojson["type"] == "Polygon":
+        return isinstance(coords, list) and all(_ring(r) for r in coords)
+    if geojson["type"] == "MultiPolygon":
+        return isinstance(coords, list) and all(
+            isinstance(p, list) and all(_ring(r) for r in p) for p in coords
+        )
+    return True
 
 
 def network_error(url: str, exc: BaseException, timeout: Any) -> NetworkError:

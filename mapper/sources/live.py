@@ -1,12 +1,13 @@
 """Live: cameras and boundaries by place name, through osmnx (Nominatim and the Overpass API).
 
-``fetch`` geocodes each place with ``osmnx.geocode_to_gdf`` to its boundary polygon (stored
-as an area with its OSM name, admin level and population), takes the
-``man_made=surveillance`` nodes and ways inside it with ``osmnx.features_from_polygon``
-(every tag kept; a way at the mean of its distinct nodes, the point ``ingest`` gives it),
-and stores them as a source of format ``overpass-live`` through the same normaliser and the
-same one-element-once rule as ``ingest``. Everything is downloaded before the store is
-opened; the store is then written in one transaction.
+``fetch`` geocodes each place with Nominatim's search (as ``osmnx.geocode_to_gdf`` sends it)
+to its boundary polygon (an area with its OSM name, admin level and population), and takes
+the ``man_made=surveillance`` nodes and ways inside it with ``osmnx.features_from_polygon``
+(every tag kept; a way at the mean of its distinct nodes, the point ``ingest`` gives it), as
+an extract of format ``overpass-live``. It never opens the store: ``camdensity fetch`` hands
+what it downloaded to ``mapper.ingest.write_fetched``, which stores every place's area and
+cameras in one transaction, through the same normaliser and the same one-element-once rule
+as ``ingest``.
 
 How the pieces osmnx does not hand over are obtained:
 
@@ -21,11 +22,14 @@ How the pieces osmnx does not hand over are obtained:
   answer osmnx took from its cache is read back from that cache file, located with osmnx's
   own query and cache-key functions. The oldest timestamp of a place's queries is its
   snapshot (every element is at least that fresh).
-- Private osmnx functions are called, never patched: ``_nominatim._download_nominatim_element``
-  (the search's full result list, from osmnx's cache, for ``--admin-level`` and for saying
-  what a place geocodes to) and ``_overpass._make_overpass_polygon_coord_strs``,
+- Private osmnx names are used, never patched, so ``pyproject.toml`` holds osmnx to the
+  major version tested (``osmnx>=2.0,<3``): ``_nominatim._download_nominatim_element`` (the
+  search's full result list, through osmnx's cache: the boundary, ``--admin-level`` and
+  saying what a place geocodes to), ``_overpass._make_overpass_polygon_coord_strs``,
   ``_overpass._create_overpass_features_query``, ``_http._resolve_cache_filepath`` (to
-  find cached Overpass answers, and to skip the reachability check when all are cached).
+  find cached Overpass answers, and to skip the reachability check when all are cached),
+  and the exceptions ``_errors.InsufficientResponseError`` (no cameras in the place) and
+  ``_errors.ResponseStatusCodeError``.
 - Retries and malformed answers: the same hook retries HTTP 429/503/504 a bounded number
   of times with backoff, then raises a clear error (osmnx alone retries them forever), and
   refuses malformed answers before osmnx parses them (see ``mapper/sources/_http.py``).
@@ -58,14 +62,12 @@ import shapely
 from shapely.geometry import MultiPolygon, Polygon, shape
 from shapely.geometry.base import BaseGeometry
 
-from mapper import __version__, areas, sql
+from mapper import __version__, areas
 from mapper.areas import AreaSpec
 from mapper.errors import CamdensityError, InputError, NotFound, ServiceError
-from mapper.ingest import IngestResult, write_extract
 from mapper.sources import OVERPASS_LIVE, Element, Extract, clean_tags, is_camera, valid_coordinate
 from mapper.sources._http import Guard, host, network_error, short
 from mapper.sources.overpass import _snapshot
-from mapper.store import open_store, transaction
 
 DEFAULT_OVERPASS_URL = "https://overpass-api.de/api"
 DEFAULT_NOMINATIM_URL = "https://nominatim.openstreetmap.org/"
@@ -86,12 +88,12 @@ def user_agent() -> str:
 
 
 @dataclass
-class FetchResult:
-    """One place: its stored area and the source holding its cameras."""
+class Fetched:
+    """One place as downloaded: its boundary as an area, and its cameras as an extract."""
 
     place: str
     area: AreaSpec
-    source: IngestResult
+    extract: Extract
     osm_type: str
     osm_id: int
 
@@ -205,7 +207,7 @@ def _nominatim_query(place: str) -> dict[str, str]:
 
 
 def _results(place: str) -> list[dict[str, Any]]:
-    """Every search result (osmnx's request of ``geocode_to_gdf``, so from its cache)."""
+    """Every search result, most important first (the request ``geocode_to_gdf`` sends)."""
     found = ox._nominatim._download_nominatim_element(_nominatim_query(place), limit=50)
     return sorted(found, key=lambda r: r["importance"], reverse=True)
 
@@ -230,39 +232,29 @@ def choose(results: list[dict[str, Any]], admin_level: int | None) -> dict[str, 
 
 
 def _geocode(place: str, admin_level: int | None) -> _Place:
-    try:
-        gdf = ox.geocode_to_gdf(_nominatim_query(place))
-    except ox._errors.InsufficientResponseError:
+    """The most important boundary Nominatim finds for ``place`` (of ``admin_level`` when
+    given): the search ``osmnx.geocode_to_gdf`` sends, read from its result list, whose
+    geometries ``_http.check_nominatim`` has checked."""
+    results = _results(place)
+    if not results:
         raise NotFound(
             f"Nominatim found no place named '{place}'; check the spelling, or add the region "
             "or country (e.g. 'Zürich, Switzerland')"
-        ) from None
-    except TypeError:  # osmnx: no result is a (Multi)Polygon
-        results = _results(place)
-        if not results or choose(results, None) is not None:
-            raise
+        )
+    if choose(results, None) is None:
         raise InputError(
             f"'{place}' geocodes to {_describe(results[0])}, not an area with a boundary; give "
             "the name of a city, district or region, or add a boundary with 'camdensity area "
             "add NAME --boundary FILE'"
-        ) from None
-    row = gdf.iloc[0]
-    chosen = _place(place, row, row["geometry"])
-    if admin_level is not None and chosen.admin_level != admin_level:
-        results = _results(place)
-        r = choose(results, admin_level)
-        if r is None:
-            seen = "; ".join(_describe(x) for x in results[:5])
-            raise NotFound(
-                f"'{place}' has no boundary of admin level {admin_level} in Nominatim's "
-                f"results (found: {seen}); leave out --admin-level to take the first boundary"
-            )
-        try:
-            geometry = shape(r["geojson"])
-        except Exception as exc:  # shapely raises several types for bad coordinates
-            raise ServiceError(f"Nominatim sent a malformed geometry ({short(str(exc))})") from None
-        chosen = _place(place, r, geometry)
-    return chosen
+        )
+    r = choose(results, admin_level)
+    if r is None:
+        seen = "; ".join(_describe(x) for x in results[:5])
+        raise NotFound(
+            f"'{place}' has no boundary of admin level {admin_level} in Nominatim's "
+            f"results (found: {seen}); leave out --admin-level to take the first boundary"
+        )
+    return _place(place, r, shape(r["geojson"]))
 
 
 def _population(extratags: dict[str, Any]) -> tuple[int | None, int | None, list[str]]:
@@ -293,6 +285,7 @@ def _area_spec(p: _Place) -> AreaSpec:
         else None,
         admin_level=p.admin_level,
         osm_id=p.osm_id,
+        osm_type=p.osm_type,
         source=f"OSM {p.osm_type}/{p.osm_id} via Nominatim",
         credit="© OpenStreetMap contributors (ODbL 1.0)",
         warnings=warnings_ + [f"{what}: {n}" for n in notes],
@@ -312,23 +305,20 @@ def _coord_strs(wkb: bytes, max_area: float) -> tuple[str, ...]:
         return tuple(_overpass._make_overpass_polygon_coord_strs(shapely.from_wkb(wkb)))
 
 
-def _cache_files(polygon: BaseGeometry) -> list[Path] | None:
-    """osmnx's cache files for the Overpass queries of ``polygon`` (None: cannot tell).
+def _cache_files(polygon: BaseGeometry) -> list[Path]:
+    """osmnx's cache files for the Overpass queries of ``polygon``.
 
     Built with osmnx's own query and cache-key functions, as ``_overpass_request`` does.
     """
-    try:
-        from osmnx import _http, _overpass
+    from osmnx import _http, _overpass
 
-        url = ox.settings.overpass_url.rstrip("/") + "/interpreter"
-        files = []
-        for coords in _coord_strs(shapely.to_wkb(polygon), ox.settings.max_query_area_size):
-            query = _overpass._create_overpass_features_query(coords, TAGS)
-            key = requests.Request("GET", url, params=OrderedDict(data=query)).prepare().url
-            files.append(_http._resolve_cache_filepath(str(key)))
-        return files
-    except (AttributeError, ImportError, TypeError, ValueError):
-        return None
+    url = ox.settings.overpass_url.rstrip("/") + "/interpreter"
+    files = []
+    for coords in _coord_strs(shapely.to_wkb(polygon), ox.settings.max_query_area_size):
+        query = _overpass._create_overpass_features_query(coords, TAGS)
+        key = requests.Request("GET", url, params=OrderedDict(data=query)).prepare().url
+        files.append(_http._resolve_cache_filepath(str(key)))
+    return files
 
 
 def _probe_overpass(session: _Session) -> None:
@@ -485,33 +475,7 @@ def _download(
     return found
 
 
-def _write(db: str | None, found: list[tuple[_Place, AreaSpec, Extract]]) -> list[FetchResult]:
-    results = []
-    with open_store(db, write=True) as con, transaction(con):
-        sources = {r["sha256"]: int(r["id"]) for r in sql.rows(con, "stats-sources")}
-        existing = {r["name"]: r for r in sql.rows(con, "area-list")}
-        for p, spec, ex in found:
-            r = IngestResult(ex.path, ex.format, "ingested", len(ex.elements), 0, ex.snapshot)
-            r.warnings = spec.warnings + ex.warnings
-            if ex.sha256 in sources:  # the same answer as a fetch before: cameras unchanged
-                r.status = "unchanged"
-                spec.source_id = sources[ex.sha256]
-            else:
-                spec.source_id, r.stored = write_extract(con, ex)
-            old = existing.get(spec.name)
-            if old is not None and old["source"] != spec.source:
-                raise InputError(
-                    f"{p.query}: an area named '{spec.name}' already exists (from "
-                    f"{old['source']}); remove it with 'camdensity area remove \"{spec.name}\"' "
-                    "and fetch again"
-                )
-            areas.insert(con, spec, replace=old is not None)
-            results.append(FetchResult(p.query, spec, r, p.osm_type, p.osm_id))
-    return results
-
-
 def fetch(
-    db: str | None,
     places: list[str],
     *,
     admin_level: int | None = None,
@@ -519,11 +483,11 @@ def fetch(
     nominatim_url: str | None = None,
     timeout: int = DEFAULT_TIMEOUT,
     use_cache: bool = True,
-) -> list[FetchResult]:
-    """Geocode each place, download its cameras, then store areas and cameras in one go.
+) -> list[Fetched]:
+    """Geocode each place and download its cameras; the store is not touched.
 
-    Nothing is written unless every place was found and downloaded. Fetching a place again
-    refreshes its area; its cameras are stored again only when the answer changed.
+    Every place is found and downloaded, or an error says which one failed. Storing them is
+    ``mapper.ingest.write_fetched``'s part (all places in one transaction).
     """
     names = [p.strip() for p in places]
     if not names or any(not n for n in names):
@@ -541,4 +505,7 @@ def fetch(
         timeout=int(timeout),
         use_cache=use_cache,
     )
-    return _write(db, _download(names, admin_level, session))
+    return [
+        Fetched(p.query, spec, ex, p.osm_type, p.osm_id)
+        for p, spec, ex in _download(names, admin_level, session)
+    ]
