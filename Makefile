@@ -55,18 +55,18 @@ format: setup
 	$(BIN)/ruff format mapper tests
 	$(BIN)/ruff check --fix mapper tests
 
-# Benchmarks (docs/benchmarks.md; never part of `make test`): installs osmium-tool and the
-# peers (bench/.venv-peers), then writes bench/results/*.json and the tables of the doc.
+# Benchmarks (docs/benchmarks.md; never part of `make test`): installs osmium-tool and GNU
+# time when missing, tiles the inputs (cached in bench/data/), then writes bench/results/*.json
+# and the tables of the doc.
+BENCH_TILES := munich_altstadt_2020-07-20.osm.pbf:10x10 liechtenstein_2015-07-27.osm.pbf:8x8 \
+	monaco_2023-12-26.osm.pbf:20x20
 bench: setup
 	@{ command -v osmium && test -x /usr/bin/time; } >/dev/null || { [ "$$(id -u)" = 0 ] && \
 	  apt-get update -qq && apt-get install -y -qq osmium-tool time; } || { \
 	  echo "bench: needs osmium-tool and GNU time (apt-get install osmium-tool time)"; exit 1; }
-	@test bench/.venv-peers/.installed -nt bench/requirements-peers.txt || { \
-	  $(PYTHON) -m venv bench/.venv-peers && \
-	  bench/.venv-peers/bin/pip install --quiet -r bench/requirements-peers.txt && \
-	  touch bench/.venv-peers/.installed; } || echo "bench: peers' install failed (see above)"
-	$(BIN)/python bench/tile_pbf.py --check 5 10 20
-	$(BIN)/python bench/extract.py --peers-python bench/.venv-peers/bin/python
+	$(BIN)/python bench/tile_pbf.py --check $(BENCH_TILES)
+	$(BIN)/python bench/extract.py
+	$(BIN)/python bench/areas.py
 	$(BIN)/python bench/grid.py
 	$(BIN)/python bench/maps.py
 	$(BIN)/python bench/report.py

@@ -1,13 +1,20 @@
-"""Extraction side by side, and how ``camdensity ingest`` scales.
+"""Camera extraction side by side: ``camdensity ingest``, osmium-tool and a bare pyosmium script.
 
-Side by side on the 100x tiling (N=10): each tool finds the ``man_made=surveillance`` nodes
-of the file; runs alternate between the tools (the order rotates each round), one warm-up
-round is dropped and the median of the measured rounds is kept. Every tool must find exactly
-209 x N^2 cameras. Scaling: ``camdensity ingest`` and osmium-tool at 25x, 100x and 400x (the
-100x figures are the side-by-side ones; the others skip the warm-up round, the file being read
-into the page cache first).
+Two inputs (bench/tile_pbf.py, renumbered): the Munich old town tiled 10 x 10 (100 copies,
+20,900 camera nodes) and Liechtenstein 2015 tiled 8 x 8 (64 copies, rural, no cameras). On
+each, every tool reads the ``man_made=surveillance`` nodes and ways:
 
-    python bench/extract.py --peers-python bench/.venv-peers/bin/python
+- ``camdensity ingest --quiet --db NEW FILE`` (reads, normalises, writes a new store);
+- osmium-tool: ``osmium tags-filter FILE n/man_made=surveillance w/man_made=surveillance``,
+  then ``osmium export`` of the result to GeoJSON;
+- bare pyosmium (bench/peers.py cameras): a ``TagFilter`` pass over nodes and ways, and an
+  ``IdFilter`` pass over the nodes of camera ways when there are any.
+
+The file is read into the page cache first; runs alternate between the tools (the order
+rotates each round), the warm-up round is dropped and the median of the measured rounds kept.
+Every tool must find exactly the cameras the tiling holds.
+
+    python bench/extract.py [--munich 10x10] [--rural 8x8] [--rounds 3] [--warmup 1]
 
 Writes bench/results/extract.json.
 """
@@ -15,13 +22,12 @@ Writes bench/results/extract.json.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
-import os
 import shutil
-import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,21 +39,26 @@ BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 RESULTS = BENCH / "results"
 VENV_BIN = Path(sys.executable).parent
+MUNICH = "munich_altstadt_2020-07-20.osm.pbf"
+RURAL = "liechtenstein_2015-07-27.osm.pbf"
+VERSIONS = ("camdensity", "duckdb", "numpy", "osmium", "pyarrow", "pyproj", "shapely")
 
 
 class Tool:
-    """One way of extracting the cameras: a command, run in a fresh folder, and its count."""
+    """One way of doing the task: a command run in a fresh folder, and what it found."""
 
-    def __init__(self, name: str, what: str, counted: bool = True) -> None:
-        self.name, self.what, self.counted = name, what, counted
+    def __init__(self, name: str, what: str) -> None:
+        self.name, self.what = name, what
         self.counts: list[int] = []
 
     def command(self, pbf: str, tmp: Path) -> tuple[list[str], str | None]:
+        """The command, and where its stdout goes (None: /dev/null)."""
         raise NotImplementedError
 
-    def count(self, tmp: Path, stdout: str | None) -> int | None:
+    def count(self, tmp: Path, stdout: str | None) -> int:
+        """How many it found; by default the last line the command printed."""
         if stdout is None:
-            return None
+            raise NotImplementedError
         return int(Path(stdout).read_text().strip().splitlines()[-1])
 
     def sample(self, pbf: str) -> measure.Sample:
@@ -55,204 +66,181 @@ class Tool:
         try:
             cmd, stdout = self.command(pbf, tmp)
             s = measure.run(cmd, stdout_path=stdout, cwd=str(tmp))
-            n = self.count(tmp, stdout)
-            if n is not None:
-                self.counts.append(n)
+            self.counts.append(self.count(tmp, stdout))
             return s
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
 
 
-class Camdensity(Tool):
-    def __init__(self, name: str, what: str, *options: str) -> None:
-        super().__init__(name, what)
-        self.options = list(options)
+COUNTS = {"cameras": "SELECT count(*) FROM cameras", "areas": "SELECT count(*) FROM areas"}
 
+
+def store_count(store: Path, table: str) -> int:
+    con = duckdb.connect(str(store), read_only=True)
+    try:
+        row = con.execute(COUNTS[table]).fetchone()
+    finally:
+        con.close()
+    return int(row[0]) if row else 0
+
+
+def geojson_count(path: Path, keep: Callable[[dict[str, Any]], bool]) -> int:
+    return sum(1 for f in json.loads(path.read_text())["features"] if keep(f))
+
+
+class Ingest(Tool):
     def command(self, pbf: str, tmp: Path) -> tuple[list[str], str | None]:
-        store = tmp / "store.duckdb"
-        cmd = [str(VENV_BIN / "camdensity"), "ingest", "--quiet", *self.options]
-        return [*cmd, "--db", str(store), pbf], None
+        cmd = [str(VENV_BIN / "camdensity"), "ingest", "--quiet"]
+        return [*cmd, "--db", str(tmp / "store.duckdb"), pbf], None
 
-    def count(self, tmp: Path, stdout: str | None) -> int | None:
-        con = duckdb.connect(str(tmp / "store.duckdb"), read_only=True)
-        try:
-            row = con.execute("SELECT count(*) FROM cameras").fetchone()
-        finally:
-            con.close()
-        return int(row[0]) if row else 0
+    def count(self, tmp: Path, stdout: str | None) -> int:
+        return store_count(tmp / "store.duckdb", "cameras")
 
 
 class OsmiumTool(Tool):
+    """``osmium tags-filter`` with the given filter expressions, then ``osmium export``."""
+
+    def __init__(
+        self, name: str, what: str, filters: Sequence[str], keep: Callable[[dict[str, Any]], bool]
+    ) -> None:
+        super().__init__(name, what)
+        self.filters, self.keep = list(filters), keep
+
     def command(self, pbf: str, tmp: Path) -> tuple[list[str], str | None]:
         script = (
-            'osmium tags-filter "$1" n/man_made=surveillance -O -o cameras.osm.pbf && '
-            "osmium export cameras.osm.pbf -O -o cameras.geojson"
+            f'osmium tags-filter "$1" {" ".join(self.filters)} -O -o x.osm.pbf && '
+            "osmium export x.osm.pbf -O -o x.geojson"
         )
         return ["sh", "-c", script, "sh", pbf], None
 
-    def count(self, tmp: Path, stdout: str | None) -> int | None:
-        data = json.loads((tmp / "cameras.geojson").read_text())
-        return sum(1 for f in data["features"] if f["geometry"]["type"] == "Point")
+    def count(self, tmp: Path, stdout: str | None) -> int:
+        return geojson_count(tmp / "x.geojson", self.keep)
 
 
 class Peer(Tool):
-    def __init__(self, name: str, what: str, python: str, mode: str) -> None:
+    """A bare pyosmium script of bench/peers.py."""
+
+    def __init__(self, name: str, what: str, *args: str) -> None:
         super().__init__(name, what)
-        self.python, self.mode = python, mode
+        self.args = list(args)
 
     def command(self, pbf: str, tmp: Path) -> tuple[list[str], str | None]:
-        return [self.python, str(BENCH / "peers.py"), self.mode, pbf], str(tmp / "count.txt")
+        cmd = [sys.executable, str(BENCH / "peers.py"), self.args[0], pbf, *self.args[1:]]
+        return cmd, str(tmp / "count.txt")
 
 
-class Decode(Tool):
-    def command(self, pbf: str, tmp: Path) -> tuple[list[str], str | None]:
-        return ["osmium", "cat", "-f", "opl", pbf], None  # stdout to /dev/null
-
-    def count(self, tmp: Path, stdout: str | None) -> int | None:
-        return None
+def is_camera(feature: dict[str, Any]) -> bool:
+    return bool(feature["properties"].get("man_made") == "surveillance")
 
 
-def missing(python: str | None, module: str) -> str | None:
-    """Why ``module`` cannot be imported by ``python`` (None when it can)."""
-    if not python:
-        return "no --peers-python given"
-    if not os.path.exists(python):
-        return f"{python} does not exist (the peers' virtualenv was not installed)"
-    done = subprocess.run([python, "-c", f"import {module}"], capture_output=True, text=True)
-    if done.returncode == 0:
-        return None
-    return (done.stderr.strip().splitlines() or ["import failed"])[-1]
-
-
-def tools(peers_python: str | None) -> list[Tool]:
-    py = sys.executable
-    out: list[Tool] = [
-        Camdensity("camdensity ingest", "`camdensity ingest --quiet --db NEW FILE`"),
-        Camdensity(
-            "camdensity ingest, ST_ReadOSM",
-            "the same, reading with `--pbf-reader st_readosm`",
-            "--pbf-reader",
-            "st_readosm",
-        ),
+def tools() -> list[Tool]:
+    return [
+        Ingest("camdensity ingest", "`camdensity ingest --quiet --db NEW FILE`"),
         OsmiumTool(
             "osmium-tool",
-            "`osmium tags-filter n/man_made=surveillance` then `osmium export` to GeoJSON",
+            "`osmium tags-filter FILE n/man_made=surveillance w/man_made=surveillance`, "
+            "then `osmium export` to GeoJSON",
+            ["n/man_made=surveillance", "w/man_made=surveillance"],
+            is_camera,
         ),
-        Peer("pyosmium", "`FileProcessor(NODE)` + `TagFilter`, to a list", py, "pyosmium"),
-        Peer("DuckDB ST_ReadOSM", "camdensity's `pbf-cameras` query alone, to Arrow", py, "duckdb"),
+        Peer(
+            "pyosmium",
+            "`FileProcessor` of nodes and ways + `TagFilter`; an `IdFilter` pass for way nodes "
+            "when there are camera ways",
+            "cameras",
+        ),
     ]
-    if not missing(peers_python, "pyrosm"):
-        out.append(
-            Peer("pyrosm", "`get_data_by_custom_criteria`, nodes only", peers_python, "pyrosm")
-        )
-    out.append(Decode("osmium cat -f opl", "decode and print everything, to /dev/null", False))
-    return out
+
+
+def warm(path: str) -> None:
+    """Read the file once, so that every tool finds it in the page cache."""
+    with open(path, "rb") as f:
+        while f.read(1 << 24):
+            pass
 
 
 def side_by_side(
-    selected: list[Tool], meta: dict[str, Any], rounds: int, warmup: int
+    selected: list[Tool],
+    meta: dict[str, Any],
+    expected: int,
+    rounds: int,
+    warmup: int,
 ) -> dict[str, Any]:
+    """Alternating rounds of every tool on one input: medians, ratios to osmium-tool and to
+    bare pyosmium, and whether each found ``expected`` every time."""
     pbf = str(ROOT / meta["file"])
-    print(f"{meta['file']} ({meta['copies']}x, {meta['bytes'] / 1e6:.0f} MB):", flush=True)
-    with open(pbf, "rb") as f:  # into the page cache, whatever the warm-up
-        while f.read(1 << 24):
-            pass
+    print(f"{meta['file']} ({meta['copies']} copies, {meta['bytes'] / 1e6:.0f} MB):", flush=True)
+    warm(pbf)
     for t in selected:
         t.counts = []
     tasks: dict[str, Callable[[], measure.Sample]] = {
-        t.name: (lambda t=t: t.sample(pbf)) for t in selected
+        t.name: functools.partial(t.sample, pbf) for t in selected
     }
     samples = measure.alternate(tasks, rounds=rounds, warmup=warmup)
     rows = {}
     for t in selected:
         row = measure.summary(samples[t.name]) | {"what": t.what}
-        if t.counted:
-            row["cameras"] = sorted(set(t.counts))
-            row["count_ok"] = t.counts and set(t.counts) == {meta["cameras_expected"]}
+        row["found"] = sorted(set(t.counts))
+        row["count_ok"] = bool(t.counts) and set(t.counts) == {expected}
         rows[t.name] = row
-    ref = rows.get("osmium-tool")
-    if ref:
+    for name in ("osmium-tool", "pyosmium"):
+        ref = rows[name]
         for row in rows.values():
-            row["wall_ratio"] = round(row["wall_s"] / ref["wall_s"], 2)
-            row["cpu_ratio"] = round(row["cpu_s"] / ref["cpu_s"], 2)
-    return {"input": meta, "tools": rows}
+            row[f"wall_ratio_{name}"] = round(row["wall_s"] / ref["wall_s"], 2)
+            row[f"cpu_ratio_{name}"] = round(row["cpu_s"] / ref["cpu_s"], 2)
+    return {"input": meta, "expected": expected, "tools": rows}
 
 
-def scan_loops() -> str:
-    """Which inner loops the PBF scan of this install runs: the compiled C, or numpy."""
-    done = subprocess.run(
-        [str(VENV_BIN / "python"), "-c", "from mapper._native import LIB; print(LIB is not None)"],
-        capture_output=True,
-        text=True,
-    )
-    return "C (mapper/_native/libpbfscan.so)" if done.stdout.strip() == "True" else "numpy"
+def grid(spec: str) -> tuple[int, int]:
+    _, n, m = tile_pbf.parse_spec(f"x:{spec}")
+    return n, m
+
+
+def header(rounds: int, warmup: int) -> dict[str, Any]:
+    return {
+        "machine": measure.machine(),
+        "versions": measure.versions(*VERSIONS) | {"osmium-tool": measure.osmium_tool_version()},
+        "method": (
+            f"file read into the page cache, {warmup} warm-up round(s), then the median of "
+            f"{rounds} alternating rounds; wall seconds, CPU (user+sys) seconds of the process "
+            "tree (wait4) and its peak RSS (GNU time %M)"
+        ),
+    }
+
+
+def bad_counts(result: dict[str, Any]) -> list[str]:
+    return [
+        f"{name} on {s['input']['file']} found {row['found']}, expected {s['expected']}"
+        for s in result["inputs"].values()
+        for name, row in s["tools"].items()
+        if not row["count_ok"]
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--peers-python", help="python of the virtualenv that has pyrosm")
-    ap.add_argument("--n", type=int, default=10, help="side-by-side tiling (default 10: 100x)")
-    ap.add_argument("--scale", type=int, nargs="*", default=[5, 10, 20], help="scaling tilings")
+    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    ap.add_argument("--munich", default="10x10", help="tiling of the Munich sample (NxM)")
+    ap.add_argument("--rural", default="8x8", help="tiling of Liechtenstein (NxM)")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--warmup", type=int, default=1)
-    ap.add_argument("--scale-warmup", type=int, default=0, help="warm-up rounds when scaling")
     ap.add_argument("--out", type=Path, default=RESULTS / "extract.json")
     args = ap.parse_args(argv)
     (BENCH / "data").mkdir(exist_ok=True)
 
-    if args.peers_python:
-        args.peers_python = os.path.abspath(args.peers_python)  # a venv's python: no resolve()
-    all_tools = tools(args.peers_python)
-    left_out = missing(args.peers_python, "pyrosm")
-    if left_out:
-        print(f"pyrosm left out: {left_out}", file=sys.stderr)
-    result: dict[str, Any] = {
-        "machine": measure.machine(),
-        "versions": measure.versions(
-            "camdensity", "deflate", "duckdb", "duckdb-extension-spatial", "geographiclib",
-            "osmium", "pyarrow", "zlib-ng",
-        )
-        | {
-            "camdensity PBF scan loops": scan_loops(),
-            "osmium-tool": measure.osmium_tool_version(),
-            "pyrosm": measure.python_package_version(args.peers_python, "pyrosm")
-            if args.peers_python
-            else None,
-        },
-        "left_out": {"pyrosm": left_out} if left_out else {},
-        "method": (
-            f"file read into the page cache, {args.warmup} warm-up round(s) side by side and "
-            f"{args.scale_warmup} when scaling (beside the 100x runs), then the median of "
-            f"{args.rounds} alternating rounds; wall seconds, CPU (user+sys) seconds of the "
-            "process tree (wait4) and its peak RSS (GNU time %M)"
-        ),
-    }
-    metas = {n: tile_pbf.tiled(n) for n in sorted(set(args.scale) | {args.n})}
-    result["side_by_side"] = side_by_side(all_tools, metas[args.n], args.rounds, args.warmup)
-
-    scaling: dict[str, Any] = {}
-    pair = [t for t in all_tools if t.name in ("camdensity ingest", "osmium-tool")]
-    for n in sorted(args.scale):
-        if n == args.n:
-            got = result["side_by_side"]
-            got = {"input": got["input"], "tools": {t.name: got["tools"][t.name] for t in pair}}
-        else:
-            got = side_by_side(pair, metas[n], args.rounds, args.scale_warmup)
-        scaling[str(n * n)] = got
-    result["scaling"] = scaling
+    result = header(args.rounds, args.warmup)
+    result["inputs"] = {}
+    for key, source, spec in (("munich", MUNICH, args.munich), ("rural", RURAL, args.rural)):
+        meta = tile_pbf.tiled(source, *grid(spec))
+        got = side_by_side(tools(), meta, meta["cameras_expected"], args.rounds, args.warmup)
+        result["inputs"][key] = got
     result["machine"]["load_average_at_end"] = measure.machine()["load_average_at_start"]
 
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     print(f"wrote {args.out}")
-    bad = [
-        f"{name} at {s['input']['copies']}x found {row.get('cameras')}"
-        for s in [result["side_by_side"], *scaling.values()]
-        for name, row in s["tools"].items()
-        if "count_ok" in row and not row["count_ok"]
-    ]
+    bad = bad_counts(result)
     if bad:
-        print("wrong camera counts: " + "; ".join(bad), file=sys.stderr)
+        print("wrong counts: " + "; ".join(bad), file=sys.stderr)
         return 1
     return 0
 

@@ -1,52 +1,69 @@
-"""The peers of ``camdensity ingest``, each run as its own process and timed from outside.
+"""Bare pyosmium scripts that ``make bench`` sets beside camdensity, each run as its own process.
 
-    python bench/peers.py pyosmium|pyrosm|duckdb FILE.osm.pbf
+    python bench/peers.py cameras FILE.osm.pbf
+    python bench/peers.py areas FILE.osm.pbf LEVEL
 
-Each reads the ``man_made=surveillance`` nodes of FILE into memory (id, coordinates, tags) the
-way its documentation shows, and prints how many it found. ``pyrosm`` runs in the peers'
-virtualenv (bench/.venv-peers); the others in the project's.
+``cameras``: the ``man_made=surveillance`` nodes and ways, in two passes as the pyosmium
+documentation shows. Pass 1 reads nodes and ways through a C++ ``TagFilter`` and keeps each
+camera's id, tags and location (a node) or node refs (a way); pass 2, only when there are
+camera ways, reads the nodes they reference through an ``IdFilter`` and places each way at the
+mean of its nodes. ``areas``: one ``FileProcessor(...).with_areas(TagFilter(('boundary',
+'administrative')))`` pass that keeps every multipolygon assembled from a relation of that
+``admin_level`` as WKB, with its relation id and name. Each prints how many it found.
 """
 
 from __future__ import annotations
 
 import sys
+from typing import Any
+
+import osmium
 
 
-def pyosmium(path: str) -> int:
-    import osmium
-
-    fp = osmium.FileProcessor(path, osmium.osm.NODE)
-    fp = fp.with_filter(osmium.filter.TagFilter(("man_made", "surveillance")))
-    rows = [(o.id, o.location.lat, o.location.lon, dict(o.tags)) for o in fp]
-    return len(rows)
-
-
-def pyrosm(path: str) -> int:
-    from pyrosm import OSM
-
-    gdf = OSM(path).get_data_by_custom_criteria(
-        custom_filter={"man_made": ["surveillance"]},
-        filter_type="keep",
-        keep_nodes=True,
-        keep_ways=False,
-        keep_relations=False,
-    )
-    return 0 if gdf is None else len(gdf)
-
-
-def duckdb(path: str) -> int:
-    """The bare ``ST_ReadOSM`` query that camdensity's PBF reader is built on."""
-    from mapper import sql
-    from mapper.store import scratch
-
-    con = scratch()
-    table = sql.run(con, "pbf-cameras", path=path, speed=False).to_arrow_table()
-    return table.num_rows
+def cameras(path: str) -> int:
+    cams = osmium.filter.TagFilter(("man_made", "surveillance"))
+    nodes: list[tuple[int, float, float, dict[str, str]]] = []
+    ways: list[tuple[int, dict[str, str], list[int]]] = []
+    o: Any  # pyosmium's object types share no common base with these attributes
+    for o in osmium.FileProcessor(path, osmium.osm.NODE | osmium.osm.WAY).with_filter(cams):
+        if o.is_node():
+            nodes.append((o.id, o.location.lat, o.location.lon, dict(o.tags)))
+        else:
+            ways.append((o.id, dict(o.tags), [r.ref for r in o.nodes]))
+    placed: list[tuple[int, float, float, dict[str, str]]] = []
+    if ways:
+        refs = {r for _, _, rs in ways for r in rs}
+        where: dict[int, tuple[float, float]] = {}
+        ids = osmium.filter.IdFilter(refs)
+        for o in osmium.FileProcessor(path, osmium.osm.NODE).with_filter(ids):
+            where[o.id] = (o.location.lat, o.location.lon)
+        for i, tags, rs in ways:
+            locs = [where[r] for r in rs if r in where]
+            if locs:
+                lat = sum(p[0] for p in locs) / len(locs)
+                lon = sum(p[1] for p in locs) / len(locs)
+                placed.append((i, lat, lon, tags))
+    return len(nodes) + len(placed)
 
 
-READERS = {"pyosmium": pyosmium, "pyrosm": pyrosm, "duckdb": duckdb}
+def areas(path: str, level: str) -> int:
+    wkb = osmium.geom.WKBFactory()
+    found: list[tuple[int, str | None, str]] = []
+    admin = osmium.filter.TagFilter(("boundary", "administrative"))
+    fp = osmium.FileProcessor(path).with_areas(admin)
+    fp = fp.with_filter(osmium.filter.EntityFilter(osmium.osm.AREA))
+    o: Any
+    for o in fp.with_filter(osmium.filter.TagFilter(("admin_level", level))):
+        if not o.from_way():
+            found.append((o.orig_id(), o.tags.get("name"), wkb.create_multipolygon(o)))
+    return len(found)
+
 
 if __name__ == "__main__":
-    if len(sys.argv) != 3 or sys.argv[1] not in READERS:
-        sys.exit(f"usage: peers.py {'|'.join(READERS)} FILE.osm.pbf")
-    print(READERS[sys.argv[1]](sys.argv[2]))
+    args = sys.argv[1:]
+    if args[:1] == ["cameras"] and len(args) == 2:
+        print(cameras(args[1]))
+    elif args[:1] == ["areas"] and len(args) == 3:
+        print(areas(args[1], args[2]))
+    else:
+        sys.exit("usage: peers.py cameras FILE.osm.pbf | peers.py areas FILE.osm.pbf LEVEL")

@@ -1,7 +1,7 @@
 """Render bench/results/*.json as Markdown tables into docs/benchmarks.md (and print them).
 
 The generated parts sit between ``<!-- BEGIN bench:NAME -->`` and ``<!-- END bench:NAME -->``
-lines (NAME: machine, extract, scaling, extrapolation, grid); the rest of the page is prose
+lines (NAME: machine, extract, areas, grid, maps); the rest of the page is prose
 and is left alone.
 """
 
@@ -18,129 +18,100 @@ BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 DOC = ROOT / "docs" / "benchmarks.md"
 
-GERMANY_GB, PLANET_GB = 4.0, 80.0
-
 
 def _f(x: float, digits: int = 2) -> str:
     return f"{x:,.{digits}f}"
 
 
-def machine(ex: dict[str, Any], grid: dict[str, Any] | None) -> str:
-    m, v = ex["machine"], dict(ex["versions"])
-    if grid:
-        v |= {k: val for k, val in grid["versions"].items() if k not in v}
+def machine(results: list[dict[str, Any]]) -> str:
+    first, v = results[0], dict[str, Any]()
+    for r in results:
+        v |= {k: val for k, val in r["versions"].items() if k not in v}
+    m = first["machine"]
     loads = f"{m['load_average_at_start']} at the start, {m.get('load_average_at_end')} at the end"
     tools = ", ".join(f"{k} {val}" for k, val in sorted(v.items()) if val)
     return (
         f"Measured {m['date']} on {m['cpu_model']}, {m['cores']} cores, {m['memory_gb']} GB "
-        f"RAM, Linux {m['kernel']}, Python {m['python']}; load average {loads}.\n\n"
-        f"Versions: {tools}.\n\nMethod: {ex['method']}."
+        f"RAM, Linux {m['kernel']}, Python {m['python']}; load average {loads} (of the "
+        "extraction runs).\n\n"
+        f"Versions: {tools}.\n\nMethod: {first['method']}."
     )
 
 
-def extract_table(ex: dict[str, Any]) -> str:
-    s = ex["side_by_side"]
-    meta = s["input"]
-    lines = [
-        f"Input: `{meta['file']}` ({meta['copies']} copies, {meta['bytes'] / 1e6:.1f} MB, "
+def _input_line(meta: dict[str, Any], expected: int, what: str) -> str:
+    return (
+        f"`{meta['file']}`: `{Path(meta['source']).name}` tiled {meta['grid']} "
+        f"({meta['copies']} copies) and renumbered, {meta['bytes'] / 1e6:.1f} MB, "
         f"{meta['nodes']:,} nodes, {meta['ways']:,} ways, {meta['relations']:,} relations; "
-        f"{meta['cameras_expected']:,} cameras expected).",
+        f"{expected:,} {what} expected."
+    )
+
+
+def side_table(s: dict[str, Any], what: str) -> list[str]:
+    """One input's tools: figures, ratios to osmium-tool and to bare pyosmium, counts."""
+    lines = [
+        _input_line(s["input"], s["expected"], what),
         "",
-        "| tool | wall s | CPU s | peak RSS MB | wall ÷ osmium-tool | CPU ÷ osmium-tool "
-        "| cameras found | other load | what runs |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| tool | wall s | CPU s | peak RSS MB | wall ÷ osmium-tool | wall ÷ pyosmium "
+        f"| CPU ÷ osmium-tool | {what} found | other load | what runs |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for name, r in s["tools"].items():
-        found = "—"
-        if "cameras" in r:
-            found = ", ".join(f"{c:,}" for c in r["cameras"]) + (" ✓" if r["count_ok"] else " ✗")
+        found = ", ".join(f"{c:,}" for c in r["found"]) + (" ✓" if r["count_ok"] else " ✗")
         lines.append(
             f"| {name} | {_f(r['wall_s'])} | {_f(r['cpu_s'])} | {r['rss_mb']:.0f} "
-            f"| {_f(r.get('wall_ratio', 0))}× | {_f(r.get('cpu_ratio', 0))}× | {found} "
-            f"| {r['other_load']:.1f} | {r['what']} |"
+            f"| {_f(r['wall_ratio_osmium-tool'])}× | {_f(r['wall_ratio_pyosmium'])}× "
+            f"| {_f(r['cpu_ratio_osmium-tool'])}× | {found} | {r['other_load']:.1f} "
+            f"| {r['what']} |"
         )
-    c = s["tools"].get("camdensity ingest")
-    if c is not None and "wall_ratio" in c:
-        met = c["wall_ratio"] <= 1.2 and c["rss_mb"] < 300
-        lines += [
-            "",
-            f"Target (issue 8): `camdensity ingest` within 1.2× of osmium-tool's wall time, "
-            f"peak RSS under 300 MB. Measured: {c['wall_ratio']:.2f}× and "
-            f"{c['rss_mb']:.0f} MB, {'met' if met else 'not met'}.",
-        ]
+    return lines
+
+
+OTHER_LOAD = (
+    "*other load*: cores busy with other processes during the runs (median), from "
+    "/proc/stat; figures taken while it is high are slower than on an idle machine."
+)
+
+
+def _met(ok: bool) -> str:
+    return "met" if ok else "**not met**"
+
+
+def extract_table(ex: dict[str, Any]) -> str:
+    munich, rural = ex["inputs"]["munich"], ex["inputs"]["rural"]
+    lines = ["**Munich old town** (dense: cameras in every copy)", ""]
+    lines += side_table(munich, "cameras")
+    lines += ["", "**Liechtenstein** (rural: no camera at all)", ""]
+    lines += side_table(rural, "cameras")
+    cm, cr = munich["tools"]["camdensity ingest"], rural["tools"]["camdensity ingest"]
+    rm, rr = cm["wall_ratio_osmium-tool"], cr["wall_ratio_osmium-tool"]
+    rss = max(cm["rss_mb"], cr["rss_mb"])
     lines += [
         "",
-        "*other load*: cores busy with other processes during the runs (median), from "
-        "/proc/stat; figures taken while it is high are slower than on an idle machine.",
+        "Targets (issue 14): `camdensity ingest` at most 1.0× osmium-tool's wall time on the "
+        "Munich file and 0.6× on the rural one, peak RSS under 300 MB. Measured: "
+        f"{rm:.2f}× ({_met(rm <= 1.0)}), {rr:.2f}× ({_met(rr <= 0.6)}), "
+        f"{rss:.0f} MB ({_met(rss < 300)}).",
+        "",
+        OTHER_LOAD,
     ]
     return "\n".join(lines)
 
 
-def _scaling_rows(ex: dict[str, Any]) -> list[dict[str, Any]]:
-    rows = []
-    for copies, s in sorted(ex["scaling"].items(), key=lambda kv: int(kv[0])):
-        c, o = s["tools"]["camdensity ingest"], s["tools"]["osmium-tool"]
-        mb = s["input"]["bytes"] / 1e6
-        rows.append({"copies": int(copies), "mb": mb, "nodes": s["input"]["nodes"], "c": c, "o": o})
-    return rows
-
-
-def scaling_table(ex: dict[str, Any]) -> str:
-    lines = [
-        "| copies | PBF MB | nodes | camdensity wall s | CPU s | peak RSS MB | MB/s (wall) "
-        "| osmium-tool wall s | peak RSS MB | wall ÷ osmium-tool |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+def areas_table(ar: dict[str, Any]) -> str:
+    s = ar["inputs"]["monaco"]
+    lines = side_table(s, "level-10 areas")
+    c = s["tools"]["camdensity area from-pbf"]
+    ratio = c["wall_ratio_pyosmium"]
+    lines += [
+        "",
+        "Targets (issue 14): `camdensity area from-pbf` at most 1.5× the bare pyosmium pass's "
+        f"wall time, peak RSS under 1.5 GB. Measured: {ratio:.2f}× ({_met(ratio <= 1.5)}), "
+        f"{c['rss_mb']:.0f} MB ({_met(c['rss_mb'] < 1536)}).",
+        "",
+        OTHER_LOAD,
     ]
-    for r in _scaling_rows(ex):
-        c, o = r["c"], r["o"]
-        lines.append(
-            f"| {r['copies']} | {r['mb']:.0f} | {r['nodes']:,} | {_f(c['wall_s'])} "
-            f"| {_f(c['cpu_s'])} | {c['rss_mb']:.0f} | {r['mb'] / c['wall_s']:.1f} "
-            f"| {_f(o['wall_s'])} | {o['rss_mb']:.0f} | {c['wall_s'] / o['wall_s']:.2f}× |"
-        )
     return "\n".join(lines)
-
-
-def extrapolation(ex: dict[str, Any]) -> str:
-    rows = _scaling_rows(ex)
-    big, small = rows[-1], rows[0]
-    c = big["c"]
-    gb = big["mb"] / 1000
-    cpu_per_gb, wall_per_gb = c["cpu_s"] / gb, c["wall_s"] / gb
-    o_cpu_per_gb = big["o"]["cpu_s"] / gb
-    cams = ex["scaling"][str(big["copies"])]["input"]["cameras_expected"]
-    small_cams = ex["scaling"][str(small["copies"])]["input"]["cameras_expected"]
-    kb_per_camera = (c["rss_mb"] - small["c"]["rss_mb"]) * 1024 / (cams - small_cams)
-    base_mb = c["rss_mb"] - kb_per_camera * cams / 1024
-    million_gb = (base_mb + kb_per_camera * 1e6 / 1024) / 1000
-
-    def dur(seconds: float) -> str:
-        return f"{seconds / 60:.0f} min" if seconds < 5400 else f"{seconds / 3600:.1f} h"
-
-    out = [
-        f"At {big['copies']} copies ({big['mb']:.0f} MB) `camdensity ingest` used "
-        f"{cpu_per_gb:.0f} CPU-seconds and {wall_per_gb:.0f} wall seconds per GB of PBF "
-        f"(osmium-tool: {o_cpu_per_gb:.0f} CPU-s/GB). Straight-line extrapolation by file size:",
-        "",
-        "| input | camdensity, one core (CPU time) | camdensity, wall on this machine "
-        "| osmium-tool, one core |",
-        "|---|---:|---:|---:|",
-    ]
-    for name, size in (("Germany (~4 GB)", GERMANY_GB), ("planet (~80 GB)", PLANET_GB)):
-        out.append(
-            f"| {name} | {dur(cpu_per_gb * size)} | {dur(wall_per_gb * size)} "
-            f"| {dur(o_cpu_per_gb * size)} |"
-        )
-    out += [
-        "",
-        f"Memory follows the number of cameras, not the file size: peak RSS went from "
-        f"{small['c']['rss_mb']:.0f} MB ({small_cams:,} cameras) to {c['rss_mb']:.0f} MB "
-        f"({cams:,} cameras), about {base_mb:.0f} MB plus {kb_per_camera:.1f} KB per camera. "
-        f"At that rate the 300 MB target holds up to about "
-        f"{max(0.0, (300 - base_mb) * 1024 / kb_per_camera):,.0f} cameras in one ingest; "
-        f"a million cameras would need about {million_gb:.1f} GB.",
-    ]
-    return "\n".join(out)
 
 
 def grid_table(g: dict[str, Any]) -> str:
@@ -212,19 +183,22 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--print-only", action="store_true")
     args = ap.parse_args(argv)
     ex = json.loads((args.results / "extract.json").read_text())
+    results = [ex]
+    blocks = {"extract": extract_table(ex)}
+    areas_file = args.results / "areas.json"
+    if areas_file.exists():
+        areas = json.loads(areas_file.read_text())
+        results.append(areas)
+        blocks["areas"] = areas_table(areas)
     grid_file = args.results / "grid.json"
-    grid = json.loads(grid_file.read_text()) if grid_file.exists() else None
-    blocks = {
-        "machine": machine(ex, grid),
-        "extract": extract_table(ex),
-        "scaling": scaling_table(ex),
-        "extrapolation": extrapolation(ex),
-    }
-    if grid:
+    if grid_file.exists():
+        grid = json.loads(grid_file.read_text())
+        results.append(grid)
         blocks["grid"] = grid_table(grid)
     maps_file = args.results / "maps.json"
     if maps_file.exists():
         blocks["maps"] = maps_table(json.loads(maps_file.read_text()))
+    blocks = {"machine": machine(results)} | blocks
     for name, body in blocks.items():
         print(f"## {name}\n\n{body}\n")
     if not args.print_only:

@@ -1,35 +1,31 @@
-"""Tile the shipped Munich extract N x N times into one valid, sorted PBF.
+"""Tile an OSM extract N x M times into one sorted, renumbered PBF, with pyosmium.
 
-Copy k (0 <= k < N*N) sits in column k % N and row k // N: each of its nodes is shifted by
-column * 0.03 degrees of longitude and row * 0.03 of latitude, and every node, way and
-relation id, way node ref and relation member ref is offset by k * 10**10 (the source's
-largest id is below 10**10, so ids stay unique and, written copy after copy, ascending). The
-file holds all nodes, then all ways, then all relations, ids ascending; its header carries
-the union of the shifted header boxes, the source's replication timestamp and
-``Sort.Type_then_ID``.
+Copy k (0 <= k < N*M) sits in column k % N and row k // N: each of its nodes is shifted by
+column times the width and row times the height of the extract's node bounding box (plus
+1e-7 degrees, so that no two copies share a location), and every node, way and relation id,
+way node ref and relation member ref is offset by k times a power of ten above the source's
+largest id. Tags, names included, are copied unchanged: the tiled Monaco file holds each
+quarter's name once per copy. Objects are written by type, then copy, then id
+(``osmium.SimpleWriter``, PBF with zlib blocks), so the file is sorted; its header has the
+union of the shifted header boxes (or data boxes) and the source's replication timestamp.
 
-Two writers make the same file content:
+The offsets push ids far beyond real data (10**13 for 400 copies of Monaco), where
+``osmium tags-filter`` ran out of 24 GB; ``osmium renumber`` then gives every object a new id
+from 1 up, in the same order, refs kept. Every result must pass ``osmium fileinfo -e``: read to
+the end, sorted, N*M times each count of the source. It is cached in bench/data/ (git-ignored)
+under a name made of the source's name, the grid and the first 12 hex digits of the source's
+sha256, with a JSON sidecar; a rerun with the same source and grid reuses it.
 
-- ``reference()``: pyosmium reads the source and writes every shifted object
-  (``osmium.SimpleWriter``). Simple and obviously right, but ~8 us of Python per object:
-  about 70 CPU-seconds per 100 copies.
-- ``generate()`` (used): the same transformation on the PBF encoding. Ids, coordinates, way
-  refs and member refs are delta-coded inside a block (DenseNodes ids/lat/lon, Way.refs,
-  Relation.memids), so shifting a whole block changes only each run's first value, plus each
-  way's and relation's own id. Each source block is decoded once; per copy it is patched,
-  re-compressed with zlib and appended; worker processes write runs of copies that are joined
-  blob by blob. About 10x faster.
+``--check`` tiles the Munich sample 2 x 2 (before renumbering), reads it back with pyosmium
+and requires every object of every copy to equal its source object shifted.
 
-``--check`` writes the 2 x 2 tiling both ways and requires ``osmium cat -f opl`` of the two
-to be identical. Every generated file is checked with ``osmium fileinfo -e`` (reads to the
-end, sorted, N*N times the source's counts) and cached under bench/data/ with a JSON sidecar.
-
-    python bench/tile_pbf.py --check 5 10 20
+    python bench/tile_pbf.py --check munich_altstadt_2020-07-20.osm.pbf:10x10
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import multiprocessing
 import os
@@ -38,379 +34,48 @@ import subprocess
 import sys
 import tempfile
 import time
-import zlib
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import osmium
+from osmium.osm.mutable import Node, Relation, Way
 
-from mapper.sources.pbf_scan import encode, unzigzag, varint, zigzag
-
-ROOT = Path(__file__).resolve().parent.parent
-SOURCE = ROOT / "data/samples/osm/munich_altstadt_2020-07-20.osm.pbf"
-DATA = Path(__file__).resolve().parent / "data"
-STEP_NANODEG = 30_000_000  # 0.03 degrees between copies, in latitude and in longitude
-ID_OFFSET = 10**10
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+DATA = BENCH / "data"
+# Where a bare file name is looked for: the project's samples, then the team's shared data.
+SEARCH = (ROOT / "data/samples/osm", ROOT.parent / "shared/data/osm")
+MUNICH = "munich_altstadt_2020-07-20.osm.pbf"
 GENERATOR = "camdensity bench/tile_pbf.py"
+VERSION = 2  # part of the cache key: bump when the tiling changes
+OUTPUT_FORMAT = "pbf,pbf_compression=zlib"
+# Runs and their join, read twice by ``osmium renumber`` and then deleted, are not compressed.
+RAW_FORMAT = "pbf,pbf_compression=none"
 KINDS = ("n", "w", "r")
 
 
-def _shift(n: int, k: int) -> tuple[int, int]:
-    """(longitude, latitude) shift of copy k, in nanodegrees."""
-    return (k % n) * STEP_NANODEG, (k // n) * STEP_NANODEG
+def resolve(name: str | Path) -> Path:
+    """A path as given, or a bare file name found in data/samples/osm or ../shared/data/osm."""
+    path = Path(name)
+    if path.exists():
+        return path.resolve()
+    if path.parent == Path("."):
+        for folder in SEARCH:
+            if (folder / path).exists():
+                return (folder / path).resolve()
+    raise SystemExit(f"tile_pbf: {name}: no such file (looked in {', '.join(map(str, SEARCH))})")
 
 
-# --- protobuf, just enough of it (varints and zigzag: the reader's own, pbf_scan) --------------
-
-
-def _fields(buf: bytes) -> Iterator[tuple[int, int, Any, int, int]]:
-    """(field, wire type, value or payload, start, end) of each field of a message."""
-    pos = 0
-    while pos < len(buf):
-        start = pos
-        key, pos = varint(buf, pos)
-        field, wire = key >> 3, key & 7
-        if wire == 0:
-            value, pos = varint(buf, pos)
-        elif wire == 2:
-            length, pos = varint(buf, pos)
-            value, pos = buf[pos : pos + length], pos + length
-        elif wire == 1:
-            value, pos = buf[pos : pos + 8], pos + 8
-        elif wire == 5:
-            value, pos = buf[pos : pos + 4], pos + 4
-        else:
-            raise ValueError(f"unsupported protobuf wire type {wire}")
-        yield field, wire, value, start, pos
-
-
-def _bytes_field(field: int, payload: bytes) -> bytes:
-    return encode(field << 3 | 2) + encode(len(payload)) + payload
-
-
-def _varint_field(field: int, value: int) -> bytes:
-    return encode(field << 3) + encode(value)
-
-
-def _add_first(packed: bytes, delta: int, signed: bool = True) -> bytes:
-    """Add ``delta`` to the first value of a packed (delta-coded) varint array."""
-    if not packed or not delta:
-        return packed
-    first, pos = varint(packed, 0)
-    if signed:
-        return encode(zigzag(unzigzag(first) + delta)) + packed[pos:]
-    return encode(first + delta) + packed[pos:]
-
-
-# --- PBF blobs --------------------------------------------------------------------------------
-
-
-def _blobs(f: BinaryIO) -> Iterator[tuple[str, bytes]]:
-    """(type, raw bytes) of each blob of a PBF: 4-byte length, BlobHeader, Blob."""
-    while True:
-        head = f.read(4)
-        if not head:
-            return
-        blob_header = f.read(int.from_bytes(head, "big"))
-        kind, datasize = "", 0
-        for field, _, value, _, _ in _fields(blob_header):
-            if field == 1:
-                kind = bytes(value).decode()
-            elif field == 3:
-                datasize = value
-        yield kind, head + blob_header + f.read(datasize)
-
-
-def _block_of(raw: bytes) -> bytes:
-    """The uncompressed block of a raw blob."""
-    blob = raw[4 + int.from_bytes(raw[:4], "big") :]
-    for field, _, value, _, _ in _fields(blob):
-        if field == 1:
-            return bytes(value)
-        if field == 3:
-            return zlib.decompress(value)
-        if field > 3:
-            raise ValueError(f"unsupported blob compression (Blob field {field})")
-    raise ValueError("empty blob")
-
-
-def _data_blob(block: bytes) -> bytes:
-    blob = _varint_field(2, len(block)) + _bytes_field(3, zlib.compress(block, 6))
-    header = _bytes_field(1, b"OSMData") + _varint_field(3, len(blob))
-    return len(header).to_bytes(4, "big") + header + blob
-
-
-# --- patching one block for copy k ------------------------------------------------------------
-
-Template = tuple[int, list[Any]]  # a parsed source block: granularity, parts (see _template)
-
-# Message field numbers (osmformat.proto).
-_GROUP_KIND = {1: "n", 2: "n", 3: "w", 4: "r"}  # PrimitiveGroup: nodes, dense, ways, relations
-
-
-def _patch_node(msg: bytes, off: int, dlat: int, dlon: int) -> bytes:
-    delta = {1: off, 8: dlat, 9: dlon}  # id, lat, lon: sint64
-    out = bytearray()
-    for field, wire, value, start, end in _fields(msg):
-        if wire == 0 and field in delta:
-            out += _varint_field(field, zigzag(unzigzag(value) + delta[field]))
-        else:
-            out += msg[start:end]
-    return bytes(out)
-
-
-def _patch_dense(msg: bytes, off: int, dlat: int, dlon: int) -> bytes:
-    delta = {1: off, 8: dlat, 9: dlon}  # id, lat, lon: packed, delta-coded sint64
-    out = bytearray()
-    for field, _, value, start, end in _fields(msg):
-        if field in delta:
-            out += _bytes_field(field, _add_first(bytes(value), delta[field]))
-        else:
-            out += msg[start:end]
-    return bytes(out)
-
-
-def _patch_way_or_relation(msg: bytes, off: int, refs_field: int) -> bytes:
-    out = bytearray()
-    for field, _, value, start, end in _fields(msg):
-        if field == 1:  # id: int64
-            out += _varint_field(1, value + off)
-        elif field == refs_field:  # Way.refs / Relation.memids: packed, delta-coded sint64
-            out += _bytes_field(field, _add_first(bytes(value), off))
-        else:
-            out += msg[start:end]
-    return bytes(out)
-
-
-def _split(msg: bytes, refs_field: int) -> tuple[int, bytes, bytes, int, bytes, bytes] | None:
-    """A way or relation as (id, fields up to the refs, refs key, first ref, rest, tail).
-
-    Precomputed once per source object, so that a copy only re-encodes two varints; None
-    when the message is not shaped id-first with one refs field (then it is parsed per copy).
-    """
-    fields = list(_fields(msg))
-    refs = [f for f in fields if f[0] == refs_field]
-    if not fields or fields[0][:2] != (1, 0) or len(refs) != 1 or refs[0][1] != 2:
-        return None
-    _, _, packed, rstart, rend = refs[0]
-    if not packed:
-        return None
-    first, pos = varint(packed, 0)
-    key = msg[rstart : rstart + len(encode(refs_field << 3 | 2))]
-    return fields[0][2], msg[fields[0][4] : rstart], key, unzigzag(first), packed[pos:], msg[rend:]
-
-
-def _template(block: bytes) -> Template:
-    """A source block, parsed once: its granularity, and its parts in order: constant bytes,
-    or a group's list of items (item kinds: 0 raw bytes, 1 node, 2 dense, 3 split way or
-    relation, 4 way or relation to parse per copy)."""
-    parts: list[Any] = []
-    gran = 100
-    for field, _, value, start, end in _fields(block):
-        if field == 17:
-            gran = value
-        if field != 2:  # string table, granularity, offsets: unchanged
-            parts.append(block[start:end])
-            continue
-        items: list[tuple[Any, ...]] = []
-        for gfield, _, gvalue, gstart, gend in _fields(bytes(value)):
-            msg = bytes(gvalue)
-            if gfield in (1, 2):
-                items.append((gfield, msg))
-            elif gfield in (3, 4):
-                refs_field = 8 if gfield == 3 else 9  # Way.refs, Relation.memids
-                split = _split(msg, refs_field)
-                if split is None:
-                    items.append((4, gfield, msg, refs_field))
-                else:
-                    items.append((3, encode(gfield << 3 | 2), *split))
-            else:
-                items.append((0, value[gstart:gend]))
-        parts.append(items)
-    return gran, parts
-
-
-def _patch_block(
-    template: tuple[int, list[Any]], off: int, dlon_nano: int, dlat_nano: int
-) -> bytes:
-    gran, parts = template
-    # Coordinates are lat_offset + granularity * value: a shift is a multiple of granularity.
-    if dlat_nano % gran or dlon_nano % gran:
-        raise ValueError(f"shift not a multiple of the granularity {gran}")
-    dlat, dlon = dlat_nano // gran, dlon_nano // gran
-    out = bytearray()
-    for part in parts:
-        if isinstance(part, bytes):
-            out += part
-            continue
-        group = bytearray()
-        for item in part:
-            kind = item[0]
-            if kind == 3:
-                _, gkey, id_, head, rkey, first, rest, tail = item
-                refs = encode(zigzag(first + off)) + rest
-                body = b"\x08" + encode(id_ + off) + head + rkey + encode(len(refs)) + refs + tail
-                group += gkey + encode(len(body)) + body
-            elif kind == 2:
-                group += _bytes_field(2, _patch_dense(item[1], off, dlat, dlon))
-            elif kind == 1:
-                group += _bytes_field(1, _patch_node(item[1], off, dlat, dlon))
-            elif kind == 4:
-                _, gfield, msg, refs_field = item
-                group += _bytes_field(gfield, _patch_way_or_relation(msg, off, refs_field))
-            else:
-                group += item[1]
-        out += _bytes_field(2, bytes(group))
-    return bytes(out)
-
-
-def _block_kind(block: bytes) -> str:
-    kinds = {
-        _GROUP_KIND.get(gfield, "?")
-        for field, _, value, _, _ in _fields(block)
-        if field == 2
-        for gfield, _, _, _, _ in _fields(bytes(value))
-    }
-    if len(kinds) != 1 or "?" in kinds:
-        raise ValueError(f"a source block holds {sorted(kinds)}: need one object type per block")
-    return kinds.pop()
-
-
-# The source's blocks by object type, parsed before the workers fork.
-_BLOCKS: dict[str, list[Template]] = {}
-
-
-def _load_blocks(path: Path) -> dict[str, list[Template]]:
-    blocks: dict[str, list[Template]] = {k: [] for k in KINDS}
-    seen: list[str] = []
+def sha256(path: Path) -> str:
+    h = hashlib.sha256()
     with path.open("rb") as f:
-        for kind, raw in _blobs(f):
-            if kind != "OSMData":
-                continue
-            block = _block_of(raw)
-            k = _block_kind(block)
-            if seen and KINDS.index(k) < KINDS.index(seen[-1]):
-                raise ValueError(f"{path}: not sorted by type (nodes, ways, relations)")
-            seen.append(k)
-            blocks[k].append(_template(block))
-    return blocks
-
-
-def _write_run(task: tuple[str, str, int, range]) -> str:
-    """Write copies ``ks`` of the source blocks of one object type as data blobs to ``out``."""
-    out, kind, n, ks = task
-    with open(out, "wb") as f:
-        for k in ks:
-            dlon, dlat = _shift(n, k)
-            for block in _BLOCKS[kind]:
-                f.write(_data_blob(_patch_block(block, k * ID_OFFSET, dlon, dlat)))
-    return out
-
-
-def _header(n: int, path: Path) -> osmium.io.Header:
-    reader = osmium.io.Reader(str(SOURCE), osmium.osm.osm_entity_bits.NOTHING)
-    try:
-        src = reader.header()
-        b = src.box()
-        box = (b.bottom_left.lon, b.bottom_left.lat, b.top_right.lon, b.top_right.lat)
-        header = osmium.io.Header()
-        for key in ("osmosis_replication_timestamp", "osmosis_replication_sequence_number",
-                    "osmosis_replication_base_url", "timestamp"):  # fmt: skip
-            if src.get(key):
-                header.set(key, src.get(key))
-    finally:
-        reader.close()
-    header.set("generator", GENERATOR)
-    header.set("sorting", "Type_then_ID")
-    span = (n - 1) * STEP_NANODEG / 1e9
-    header.add_box(
-        osmium.osm.Box(
-            osmium.osm.Location(box[0], box[1]),
-            osmium.osm.Location(box[2] + span, box[3] + span),
-        )
-    )
-    return header
-
-
-def _plan(n: int, workers: int) -> list[tuple[str, range]]:
-    """Runs of copies of one object type, in file order, several per worker."""
-    copies = n * n
-    size = max(1, -(-copies // (4 * workers)))
-    return [
-        (kind, range(s, min(s + size, copies))) for kind in KINDS for s in range(0, copies, size)
-    ]
-
-
-def generate(n: int, out: Path, workers: int | None = None) -> float:
-    """Write the N x N tiling to ``out`` (atomically) by patching blocks; returns seconds."""
-    t0 = time.perf_counter()
-    workers = workers or os.cpu_count() or 1
-    if not _BLOCKS:
-        _BLOCKS.update(_load_blocks(SOURCE))  # before the fork: the workers inherit them
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=out.parent, prefix=".tile-") as tmp:
-        head = Path(tmp) / "header.osm.pbf"
-        osmium.SimpleWriter(str(head), header=_header(n, out), overwrite=True).close()
-        plan = enumerate(_plan(n, workers))
-        tasks = [(f"{tmp}/{i:05d}.pbf", kind, n, ks) for i, (kind, ks) in plan]
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-            runs = list(pool.map(_write_run, tasks))
-        joined = Path(tmp) / "joined.osm.pbf"
-        with joined.open("wb") as dst:
-            with head.open("rb") as src:
-                for kind, raw in _blobs(src):
-                    if kind == "OSMHeader":
-                        dst.write(raw)
-            for run in runs:
-                with open(run, "rb") as src:
-                    shutil.copyfileobj(src, dst, 1 << 20)
-                os.unlink(run)
-        os.replace(joined, out)
-    return time.perf_counter() - t0
-
-
-def reference(n: int, out: Path) -> None:
-    """The same tiling written object by object with pyosmium (slow; for ``--check``)."""
-    from osmium.osm.mutable import Node, Relation, Way
-
-    def stamp(o: Any) -> Any:
-        ts = o.timestamp
-        return ts if ts is not None and ts.timestamp() > 0 else None
-
-    objs: dict[str, list[tuple[Any, ...]]] = {k: [] for k in KINDS}
-    for o in osmium.FileProcessor(str(SOURCE)):
-        tags = [(t.k, t.v) for t in o.tags] or None
-        if o.is_node():
-            objs["n"].append((o.id, o.version, stamp(o), tags, o.location.x, o.location.y))
-        elif o.is_way():
-            objs["w"].append((o.id, o.version, stamp(o), tags, [r.ref for r in o.nodes]))
-        elif o.is_relation():
-            members = [(m.type, m.ref, m.role) for m in o.members]
-            objs["r"].append((o.id, o.version, stamp(o), tags, members))
-    writer = osmium.SimpleWriter(str(out), header=_header(n, out), overwrite=True)
-    try:
-        for kind in KINDS:
-            for k in range(n * n):
-                off = k * ID_OFFSET
-                dx, dy = (d // 100 for d in _shift(n, k))  # Location.x/y are 1e-7 degrees
-                for i, v, ts, tags, *rest in objs[kind]:
-                    common = {"id": i + off, "version": v, "timestamp": ts, "tags": tags}
-                    if kind == "n":
-                        x, y = rest
-                        loc = osmium.osm.Location((x + dx) / 1e7, (y + dy) / 1e7)
-                        writer.add_node(Node(location=loc, **common))
-                    elif kind == "w":
-                        writer.add_way(Way(nodes=[r + off for r in rest[0]], **common))
-                    else:
-                        ms = [(t, r + off, role) for t, r, role in rest[0]]
-                        writer.add_relation(Relation(members=ms, **common))
-    finally:
-        writer.close()
-
-
-# --- validation and cache ---------------------------------------------------------------------
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 def osmium_bin() -> str:
@@ -420,7 +85,241 @@ def osmium_bin() -> str:
     return found
 
 
-def _fileinfo(path: Path) -> dict[str, Any]:
+# --- the source, read once -------------------------------------------------------------------
+
+Tags = list[tuple[str, str]] | None
+
+
+@dataclass
+class Source:
+    """Every object of an extract as plain tuples, and what the tiling needs to know."""
+
+    path: Path
+    nodes: list[tuple[int, int, datetime | None, Tags, int, int]] = field(default_factory=list)
+    ways: list[tuple[int, int, datetime | None, Tags, list[int]]] = field(default_factory=list)
+    relations: list[tuple[int, int, datetime | None, Tags, list[tuple[str, int, str]]]] = field(
+        default_factory=list
+    )
+    box: tuple[int, int, int, int] = (0, 0, 0, 0)  # node bbox, x0 y0 x1 y1 in 1e-7 degrees
+    header: dict[str, str] = field(default_factory=dict)
+    header_box: tuple[float, float, float, float] | None = None
+
+    @property
+    def id_offset(self) -> int:
+        """A power of ten above every id of the file: copy k's ids are id + k * this."""
+        top = max(o[0] for objs in (self.nodes, self.ways, self.relations) for o in objs)
+        return int(10 ** len(str(top)))
+
+    @property
+    def step(self) -> tuple[int, int]:
+        """(dx, dy) between neighbouring copies in 1e-7 degrees: the node bbox, plus one."""
+        x0, y0, x1, y1 = self.box
+        return x1 - x0 + 1, y1 - y0 + 1
+
+
+def _stamp(o: Any) -> datetime | None:
+    ts = o.timestamp
+    return ts if ts is not None and ts.timestamp() > 0 else None
+
+
+def load(path: Path) -> Source:
+    src = Source(path)
+    xs: list[int] = []
+    ys: list[int] = []
+    o: Any  # pyosmium's object types share no common base with these attributes
+    for o in osmium.FileProcessor(str(path)):
+        tags = [(t.k, t.v) for t in o.tags] or None
+        if o.is_node():
+            loc = o.location
+            if not loc.valid():
+                continue
+            src.nodes.append((o.id, o.version, _stamp(o), tags, loc.x, loc.y))
+            xs.append(loc.x)
+            ys.append(loc.y)
+        elif o.is_way():
+            src.ways.append((o.id, o.version, _stamp(o), tags, [r.ref for r in o.nodes]))
+        elif o.is_relation():
+            members = [(m.type, m.ref, m.role) for m in o.members]
+            src.relations.append((o.id, o.version, _stamp(o), tags, members))
+    if not src.nodes:
+        raise SystemExit(f"tile_pbf: {path}: no node with a location")
+    src.box = (min(xs), min(ys), max(xs), max(ys))
+    reader = osmium.io.Reader(str(path), osmium.osm.osm_entity_bits.NOTHING)
+    try:
+        h = reader.header()
+        for key in ("osmosis_replication_timestamp", "osmosis_replication_sequence_number",
+                    "osmosis_replication_base_url", "timestamp"):  # fmt: skip
+            if h.get(key):
+                src.header[key] = h.get(key)
+        b = h.box()
+        if b.valid():
+            src.header_box = (
+                b.bottom_left.lon,
+                b.bottom_left.lat,
+                b.top_right.lon,
+                b.top_right.lat,
+            )
+    finally:
+        reader.close()
+    return src
+
+
+# --- writing ---------------------------------------------------------------------------------
+
+
+def _header(src: Source, n: int, m: int) -> osmium.io.Header:
+    header = osmium.io.Header()
+    for key, value in src.header.items():
+        header.set(key, value)
+    header.set("generator", GENERATOR)
+    header.set("sorting", "Type_then_ID")
+    dx, dy = src.step
+    x0, y0, x1, y1 = src.header_box or tuple(v / 1e7 for v in src.box)
+    span_x, span_y = (n - 1) * dx / 1e7, (m - 1) * dy / 1e7
+    header.add_box(
+        osmium.osm.Box(osmium.osm.Location(x0, y0), osmium.osm.Location(x1 + span_x, y1 + span_y))
+    )
+    return header
+
+
+def _plan(copies: int, jobs: int) -> list[tuple[str, range]]:
+    """Runs of copies of one object type, in file order, a few per worker."""
+    size = max(1, -(-copies // (3 * jobs)))
+    return [
+        (kind, range(s, min(s + size, copies))) for kind in KINDS for s in range(0, copies, size)
+    ]
+
+
+class _Ref:
+    """A way node ref as pyosmium's writer takes it fastest: an object with ``ref`` (a bare
+    int costs it a failed attribute lookup per ref, about a third more per way)."""
+
+    __slots__ = ("ref",)
+
+    def __init__(self, ref: int) -> None:
+        self.ref = ref
+
+
+# The source being tiled, set before the workers fork: they inherit it instead of a pickle.
+_SOURCE: list[Source] = []
+
+
+def _write_run(task: tuple[str, int, str, range]) -> str:
+    """Write copies ``ks`` of the source's objects of one type to a PBF of its own."""
+    out, n, kind, ks = task
+    src = _SOURCE[0]
+    off, (dx, dy) = src.id_offset, src.step
+    # One mutable object, refilled for every object: a new one per object costs about half
+    # again as much (pyosmium reads each attribute, whatever the object).
+    with osmium.SimpleWriter(osmium.io.File(out, RAW_FORMAT), overwrite=True) as writer:
+        if kind == "n":
+            node, add_node = Node(), writer.add_node
+            for k in ks:
+                o, sx, sy = k * off, (k % n) * dx, (k // n) * dy
+                for i, v, ts, tags, x, y in src.nodes:
+                    node.id, node.version, node.timestamp, node.tags = i + o, v, ts, tags
+                    node.location = ((x + sx) / 1e7, (y + sy) / 1e7)
+                    add_node(node)
+        elif kind == "w":
+            way, add_way = Way(), writer.add_way
+            for k in ks:
+                o = k * off
+                for i, v, ts, tags, refs in src.ways:
+                    way.id, way.version, way.timestamp, way.tags = i + o, v, ts, tags
+                    way.nodes = [_Ref(r + o) for r in refs]  # type: ignore[misc]
+                    add_way(way)
+        else:
+            rel, add_rel = Relation(), writer.add_relation
+            for k in ks:
+                o = k * off
+                for i, v, ts, tags, members in src.relations:
+                    rel.id, rel.version, rel.timestamp, rel.tags = i + o, v, ts, tags
+                    rel.members = [(t, r + o, role) for t, r, role in members]
+                    add_rel(rel)
+    return out
+
+
+def _varint(buf: bytes, pos: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        byte = buf[pos]
+        value |= (byte & 0x7F) << shift
+        pos, shift = pos + 1, shift + 7
+        if byte < 0x80:
+            return value, pos
+
+
+def _blobs(path: str) -> Iterator[tuple[bytes, bytes]]:
+    """(type, bytes) of each blob of a PBF, unread: its 4-byte length, BlobHeader and Blob.
+
+    Only the framing, to join files that libosmium wrote (BlobHeader: 1 type, 3 datasize);
+    libosmium reads every object of the result when it is renumbered and checked."""
+    with open(path, "rb") as f:
+        while head := f.read(4):
+            blob_header = f.read(int.from_bytes(head, "big"))
+            kind, size, pos = b"", 0, 0
+            while pos < len(blob_header):
+                key, pos = _varint(blob_header, pos)
+                if key & 7 == 2:
+                    length, pos = _varint(blob_header, pos)
+                    if key >> 3 == 1:
+                        kind = blob_header[pos : pos + length]
+                    pos += length
+                elif key & 7 == 0:
+                    value, pos = _varint(blob_header, pos)
+                    if key >> 3 == 3:
+                        size = value
+                else:
+                    raise ValueError(f"{path}: unexpected BlobHeader field {key >> 3}")
+            yield kind, head + blob_header + f.read(size)
+
+
+def write_tiles(src: Source, n: int, m: int, out: Path, jobs: int | None = None) -> None:
+    """All copies, ids offset and nodes shifted, as one sorted PBF (ids not renumbered).
+
+    Worker processes write runs of copies of one object type each, in file order; the runs'
+    data blobs are then appended to a header written by pyosmium."""
+    if (src.box[3] + (m - 1) * src.step[1]) / 1e7 > 90:
+        raise SystemExit(f"tile_pbf: {n}x{m} copies of {src.path.name} pass the north pole")
+    if (src.box[2] + (n - 1) * src.step[0]) / 1e7 > 180:
+        raise SystemExit(f"tile_pbf: {n}x{m} copies of {src.path.name} pass 180 degrees east")
+    jobs = jobs or os.cpu_count() or 1
+    with tempfile.TemporaryDirectory(dir=out.parent, prefix=".runs-") as tmp:
+        head = f"{tmp}/header.osm.pbf"
+        osmium.SimpleWriter(osmium.io.File(head, RAW_FORMAT), header=_header(src, n, m)).close()
+        tasks = [(f"{tmp}/{i:05d}.osm.pbf", n, kind, ks)
+                 for i, (kind, ks) in enumerate(_plan(n * m, jobs))]  # fmt: skip
+        _SOURCE[:] = [src]
+        try:
+            if jobs == 1:
+                runs = [_write_run(t) for t in tasks]
+            else:
+                fork = multiprocessing.get_context("fork")
+                with ProcessPoolExecutor(jobs, mp_context=fork) as pool:
+                    runs = list(pool.map(_write_run, tasks))
+        finally:
+            _SOURCE.clear()
+        with out.open("wb") as dst:
+            dst.writelines(raw for kind, raw in _blobs(head) if kind == b"OSMHeader")
+            for run in runs:
+                dst.writelines(raw for kind, raw in _blobs(run) if kind == b"OSMData")
+                os.unlink(run)
+
+
+def renumber(path: Path, out: Path) -> None:
+    """``osmium renumber``: ids from 1 up in file order, refs kept (reads the file twice)."""
+    cmd = [osmium_bin(), "renumber", "--no-progress", "-O", "-f", OUTPUT_FORMAT]
+    done = subprocess.run(
+        [*cmd, "--generator", GENERATOR, "-o", str(out), str(path)], capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"{path}: osmium renumber failed: {done.stderr.strip()[:300]}")
+
+
+# --- what a file holds -----------------------------------------------------------------------
+
+
+def fileinfo(path: Path) -> dict[str, Any]:
     done = subprocess.run(
         [osmium_bin(), "fileinfo", "-e", "-j", str(path)], capture_output=True, text=True
     )
@@ -430,16 +329,28 @@ def _fileinfo(path: Path) -> dict[str, Any]:
     return info
 
 
-def source_cameras(path: Path = SOURCE) -> int:
-    fp = osmium.FileProcessor(str(path), osmium.osm.NODE)
-    return sum(1 for _ in fp.with_filter(osmium.filter.TagFilter(("man_made", "surveillance"))))
+def expected(path: Path) -> dict[str, int]:
+    """What one copy holds for the benchmarks: camera nodes and ways (man_made=surveillance),
+    and level-10 administrative areas that libosmium assembles from relations."""
+    cams = osmium.filter.TagFilter(("man_made", "surveillance"))
+    fp = osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY).with_filter(cams)
+    nodes = ways = 0
+    o: Any
+    for o in fp:
+        nodes += int(o.is_node())
+        ways += int(o.is_way())
+    admin = osmium.filter.TagFilter(("boundary", "administrative"))
+    fp = osmium.FileProcessor(str(path)).with_areas(admin).with_filter(admin)
+    level10 = 0
+    for o in fp:
+        level10 += o.is_area() and not o.from_way() and o.tags.get("admin_level") == "10"
+    return {"camera_nodes": nodes, "camera_ways": ways, "admin10_areas": level10}
 
 
-def validate(path: Path, n: int) -> dict[str, Any]:
-    """``osmium fileinfo -e``: reads to the end, sorted, N*N times each count of the source."""
-    info, src = _fileinfo(path), _fileinfo(SOURCE)
-    data, copies = info["data"], n * n
-    problems = []
+def validate(path: Path, source: Path, copies: int) -> dict[str, Any]:
+    """Reads to the end, sorted, ids from 1 (renumbered), N*M times each count of the source."""
+    info, src = fileinfo(path), fileinfo(source)
+    data, problems = info["data"], []
     if not data["objects_ordered"]:
         problems.append("objects are not ordered by type and id")
     if data["multiple_versions"]:
@@ -449,72 +360,151 @@ def validate(path: Path, n: int) -> dict[str, Any]:
             problems.append(
                 f"{data['count'][key]} {key}, expected {src['data']['count'][key]} x {copies}"
             )
+        if data["count"][key] and data["maxid"][key] != data["count"][key]:
+            problems.append(f"{key} not renumbered 1..{data['count'][key]}")
     if not info["header"]["boxes"]:
         problems.append("no header bounding box")
     if problems:
         raise SystemExit(f"{path}: invalid tiling: " + "; ".join(problems))
     return {
-        "file": str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path),
-        "n": n,
-        "copies": copies,
         "bytes": path.stat().st_size,
         "nodes": data["count"]["nodes"],
         "ways": data["count"]["ways"],
         "relations": data["count"]["relations"],
-        "ordered": data["objects_ordered"],
         "header_box": info["header"]["boxes"][0],
-        "cameras_expected": source_cameras() * copies,
     }
 
 
-def check(tmp_dir: Path) -> None:
-    """The fast writer and the pyosmium reference give the same objects (2 x 2 tiling)."""
-    fast, ref = tmp_dir / "fast.osm.pbf", tmp_dir / "reference.osm.pbf"
-    generate(2, fast)
-    reference(2, ref)
-    opl = [
-        subprocess.run(
-            [osmium_bin(), "cat", "-f", "opl", str(p)], capture_output=True, check=True
-        ).stdout
-        for p in (fast, ref)
-    ]
-    if opl[0] != opl[1] or not opl[0]:
-        raise SystemExit("tile_pbf: the block patcher and the pyosmium reference differ")
-    validate(fast, 2)
+# --- cache -----------------------------------------------------------------------------------
 
 
-def tiled(n: int, data_dir: Path = DATA, force: bool = False) -> dict[str, Any]:
-    """The cached N x N file (generated and validated when missing) and its description."""
-    path = data_dir / f"munich_x{n}.osm.pbf"
-    sidecar = data_dir / f"munich_x{n}.json"
-    if not force and path.exists() and sidecar.exists():
+def _rel(path: Path) -> str:
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
+def tiled(
+    source: str | Path,
+    n: int,
+    m: int,
+    data_dir: Path = DATA,
+    force: bool = False,
+    jobs: int | None = None,
+) -> dict[str, Any]:
+    """The N x M tiling of ``source``, renumbered (made and validated when not cached)."""
+    path = resolve(source)
+    digest = sha256(path)
+    stem = path.name.removesuffix(".osm.pbf").removesuffix(".pbf")
+    name = f"{stem}_{n}x{m}_{digest[:12]}_v{VERSION}"
+    out, sidecar = data_dir / f"{name}.osm.pbf", data_dir / f"{name}.json"
+    if not force and out.exists() and sidecar.exists():
         meta: dict[str, Any] = json.loads(sidecar.read_text())
-        if meta.get("bytes") == path.stat().st_size:
+        if meta.get("bytes") == out.stat().st_size:
             return meta | {"cached": True}
-    seconds = generate(n, path)
-    meta = validate(path, n) | {"generate_s": round(seconds, 2)}
+    data_dir.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory(dir=data_dir, prefix=".tile-") as tmp:
+        raw, done = Path(tmp) / "offset.osm.pbf", Path(tmp) / "renumbered.osm.pbf"
+        write_tiles(load(path), n, m, raw, jobs)
+        t1 = time.perf_counter()
+        renumber(raw, done)
+        t2 = time.perf_counter()
+        copies = n * m
+        meta = {
+            "file": _rel(out),
+            "source": _rel(path),
+            "source_sha256": digest,
+            "grid": f"{n}x{m}",
+            "copies": copies,
+            **validate(done, path, copies),
+            **{f"{k}_expected": v * copies for k, v in expected(path).items()},
+            "write_s": round(t1 - t0, 1),
+            "renumber_s": round(t2 - t1, 1),
+        }
+        meta["cameras_expected"] = meta["camera_nodes_expected"] + meta["camera_ways_expected"]
+        done.replace(out)
     sidecar.write_text(json.dumps(meta, indent=2) + "\n")
     return meta | {"cached": False}
 
 
+# --- --check ---------------------------------------------------------------------------------
+
+
+def check(tmp_dir: Path, n: int = 2, m: int = 2) -> int:
+    """Tile the Munich sample N x M, read it back, compare each copy with the shifted source."""
+    src = load(resolve(MUNICH))
+    out = tmp_dir / "check.osm.pbf"
+    write_tiles(src, n, m, out)
+    off, (dx, dy) = src.id_offset, src.step
+    want: list[tuple[Any, ...]] = []
+    for k in range(n * m):
+        o, sx, sy = k * off, (k % n) * dx, (k // n) * dy
+        want += [("n", i + o, v, ts, tags, x + sx, y + sy) for i, v, ts, tags, x, y in src.nodes]
+    for k in range(n * m):
+        o = k * off
+        want += [("w", i + o, v, ts, tags, [r + o for r in rs]) for i, v, ts, tags, rs in src.ways]
+    for k in range(n * m):
+        o = k * off
+        want += [
+            ("r", i + o, v, ts, tags, [(t, r + o, role) for t, r, role in ms])
+            for i, v, ts, tags, ms in src.relations
+        ]
+    got: list[tuple[Any, ...]] = []
+    obj: Any
+    for obj in osmium.FileProcessor(str(out)):
+        tags = [(t.k, t.v) for t in obj.tags] or None
+        common = (obj.id, obj.version, _stamp(obj), tags)
+        if obj.is_node():
+            got.append(("n", *common, obj.location.x, obj.location.y))
+        elif obj.is_way():
+            got.append(("w", *common, [r.ref for r in obj.nodes]))
+        else:
+            got.append(("r", *common, [(mb.type, mb.ref, mb.role) for mb in obj.members]))
+    if got != want:
+        bad = next(i for i, (a, b) in enumerate(zip(got, want, strict=False)) if a != b)
+        raise SystemExit(f"tile_pbf --check: object {bad} differs: {got[bad]} != {want[bad]}")
+    return len(got)
+
+
+def parse_spec(spec: str) -> tuple[str, int, int]:
+    """``FILE:NxM`` (or ``FILE:N`` for N x N)."""
+    source, _, grid = spec.rpartition(":")
+    try:
+        n, _, m = grid.partition("x")
+        cols, rows = int(n), int(m or n)
+    except ValueError:
+        raise SystemExit(f"tile_pbf: {spec!r}: expected FILE:NxM, e.g. {MUNICH}:10x10") from None
+    if not source or cols < 1 or rows < 1:
+        raise SystemExit(f"tile_pbf: {spec!r}: expected FILE:NxM, e.g. {MUNICH}:10x10")
+    return source, cols, rows
+
+
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("n", type=int, nargs="*", help="tiles per side (copies = N*N)")
+    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    ap.add_argument("spec", nargs="*", help="FILE:NxM (a path, or a name in data/samples/osm)")
     ap.add_argument("--data-dir", type=Path, default=DATA)
     ap.add_argument("--force", action="store_true", help="regenerate even when cached")
-    ap.add_argument("--check", action="store_true", help="compare with the pyosmium reference")
+    ap.add_argument("--check", action="store_true", help="read a 2x2 tiling back and compare")
+    ap.add_argument("--jobs", type=int, help="writing processes (default: one per core)")
     args = ap.parse_args(argv)
     if args.check:
         t0 = time.perf_counter()
         with tempfile.TemporaryDirectory() as tmp:
-            check(Path(tmp))
-        print(f"tile_pbf: matches the pyosmium reference ({time.perf_counter() - t0:.1f} s)")
-    for n in args.n:
-        meta = tiled(n, args.data_dir, args.force)
-        how = "cached" if meta["cached"] else f"generated in {meta['generate_s']} s"
+            count = check(Path(tmp))
+        print(
+            f"tile_pbf: 2x2 read back equal, {count:,} objects ({time.perf_counter() - t0:.1f} s)"
+        )
+    for spec in args.spec:
+        meta = tiled(*parse_spec(spec), args.data_dir, args.force, args.jobs)
+        how = (
+            "cached"
+            if meta["cached"]
+            else f"written in {meta['write_s']} s, renumbered in {meta['renumber_s']} s"
+        )
         print(
             f"{meta['file']}: {meta['copies']} copies, {meta['bytes'] / 1e6:.1f} MB, "
-            f"{meta['nodes']:,} nodes, {meta['cameras_expected']:,} cameras expected ({how})"
+            f"{meta['nodes']:,} nodes; {meta['cameras_expected']:,} cameras, "
+            f"{meta['admin10_areas_expected']:,} level-10 areas expected ({how})",
+            flush=True,
         )
     return 0
 
