@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 DB     ?= build/demo.duckdb
 SAMPLES := data/samples/osm
 
-.PHONY: setup demo test test-fast lint format site screenshots bench clean
+.PHONY: setup demo test test-all lint format site screenshots bench clean
 
 setup: $(VENV)/.installed
 
@@ -39,12 +39,14 @@ screenshots: setup
 	$(MAKE) demo TILES=none SITE=build/site-notiles
 	$(BIN)/python docs/screenshots.py build/site-notiles docs/img
 
-# Everything but the tests that need the internet (marker 'network').
+# Before a commit: every test but the slow fuzz and kill loops (marker 'slow') and those
+# that need the internet ('network'); Hypothesis draws a small fixed set of examples.
 test: setup
-	$(BIN)/pytest
-
-test-fast: setup
 	$(BIN)/pytest -m 'not slow and not network'
+
+# What CI runs: the same suite with the slow loops, and Hypothesis drawing afresh.
+test-all: setup
+	CAMDENSITY_HYPOTHESIS=ci $(BIN)/pytest -m 'not network'
 
 lint: setup
 	$(BIN)/ruff format --check mapper tests

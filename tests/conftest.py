@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import subprocess
 import sys
@@ -11,8 +12,26 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import HealthCheck, settings
 
 from mapper.cli import cli
+
+#: Hypothesis profiles, chosen by ``CAMDENSITY_HYPOTHESIS``: ``dev`` (``make test``, the
+#: default) draws a small fixed set of examples, the same on every run, so a run before a
+#: commit never fails by chance; ``ci`` (``make test-all``) draws more, afresh each run.
+#: A test that sets its own ``max_examples`` keeps it.
+settings.register_profile(
+    "dev", max_examples=50, derandomize=True, database=None, deadline=None, print_blob=True
+)
+settings.register_profile(
+    "ci", max_examples=500, database=None, deadline=None, print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)  # fmt: skip
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    settings.load_profile(os.environ.get("CAMDENSITY_HYPOTHESIS", "dev"))
+
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "data" / "samples"
