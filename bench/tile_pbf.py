@@ -426,6 +426,13 @@ def tiled(
     return meta | {"cached": False}
 
 
+def generate(n: int, out: Path, workers: int | None = None) -> None:
+    """The Munich extract tiled N x N, renumbered, copied to ``out`` (through the cache):
+    the large input of the crash tests (tests/robustness/tiler.py)."""
+    meta = tiled(MUNICH, n, n, jobs=workers)
+    shutil.copyfile(ROOT / meta["file"], out)
+
+
 # --- --check ---------------------------------------------------------------------------------
 
 
