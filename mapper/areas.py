@@ -108,6 +108,39 @@ def _read_json(path: str) -> Any:
     return load_json(p, path, too_deep="to be GeoJSON", invalid="not valid GeoJSON")
 
 
+def _position(p: Any) -> bool:
+    return (
+        isinstance(p, list)
+        and len(p) in (2, 3)
+        and all(isinstance(v, int | float | str) and not isinstance(v, bool) for v in p)
+    )
+
+
+def _rings(rings: Any) -> bool:
+    return isinstance(rings, list) and all(
+        isinstance(r, list) and len(r) >= 4 and all(_position(p) for p in r) for r in rings
+    )
+
+
+def _geometry(g: dict[str, Any], what: str) -> BaseGeometry:
+    """A GeoJSON (Multi)Polygon as shapely reads it; its nesting is checked first, so that
+    what shapely can still refuse is a value (a word for a number, a ring of NaN)."""
+    kind, coords = g.get("type"), g.get("coordinates")
+    if kind not in ("Polygon", "MultiPolygon"):
+        raise InputError(f"{what}: the boundary is a {_shown(kind)}, not a Polygon or MultiPolygon")
+    if not (_rings(coords) if kind == "Polygon" else isinstance(coords, list) and all(
+        _rings(p) for p in coords
+    )):  # fmt: skip
+        raise InputError(
+            f"{what} has a malformed geometry (a {kind} is a list of rings of four or more "
+            "[longitude, latitude] positions)"
+        )
+    try:
+        return shape(g)
+    except (ValueError, shapely.errors.GEOSException) as exc:
+        raise InputError(f"{what} has a malformed geometry ({str(exc)[:60]})") from None
+
+
 def _features(path: str) -> list[tuple[BaseGeometry, dict[str, Any]]]:
     data = _read_json(path)
     if not isinstance(data, dict):
@@ -126,12 +159,7 @@ def _features(path: str) -> list[tuple[BaseGeometry, dict[str, Any]]]:
     for i, f in enumerate(raw):
         if not isinstance(f, dict) or not isinstance(f.get("geometry"), dict):
             raise InputError(f"{path}: feature {i} has no geometry")
-        try:
-            geom = shape(f["geometry"])
-        except Exception as exc:  # shapely raises several types for bad coordinates
-            raise InputError(
-                f"{path}: feature {i} has a malformed geometry ({str(exc)[:60]})"
-            ) from None
+        geom = _geometry(f["geometry"], f"{path}: feature {i}")
         raw_props = f.get("properties")
         props: dict[str, Any] = raw_props if isinstance(raw_props, dict) else {}
         out.append((geom, props))
@@ -151,15 +179,24 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 40 else text[:39] + "…"
 
 
+def _float(value: Any, what: str) -> float:
+    """A property's number (a JSON number, or a string of one)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise InputError(f"{what}: '{_shown(value)}' is not a number")
+    try:
+        return float(value)
+    except ValueError:
+        raise InputError(f"{what}: '{_shown(value)}' is not a number") from None
+    except OverflowError:  # an integer beyond any float
+        raise InputError(f"{what}: '{_shown(value)}' is too large") from None
+
+
 def _int(value: Any, what: str, maximum: int = MAX_COUNT) -> int | None:
     if value is None or value == "":
         return None
-    try:
-        v = float(value)
-    except OverflowError:  # an integer beyond any float
-        raise InputError(f"{what}: '{_shown(value)}' is larger than {maximum}") from None
-    except (TypeError, ValueError):
-        raise InputError(f"{what}: '{_shown(value)}' is not a number") from None
+    if isinstance(value, int) and not isinstance(value, bool) and value > maximum:
+        raise InputError(f"{what}: '{_shown(value)}' is larger than {maximum}")
+    v = _float(value, what)
     if not math.isfinite(v) or v < 0 or v != int(v):
         raise InputError(f"{what}: '{_shown(value)}' is not a whole number of zero or more")
     if int(v) > maximum:
@@ -170,10 +207,7 @@ def _int(value: Any, what: str, maximum: int = MAX_COUNT) -> int | None:
 def _km2(value: Any, what: str) -> float | None:
     if value is None or value == "":
         return None
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise InputError(f"{what}: '{_shown(value)}' is not a number") from None
+    v = _float(value, what)
     if not math.isfinite(v) or v <= 0:
         raise InputError(f"{what}: an area must be a positive number of km²")
     return v
