@@ -18,6 +18,7 @@ import click
 import pytest
 
 from mapper.cli import cli
+from mapper.errors import InputError
 from tests.conftest import MUNICH, ROOT, invoke
 
 #: ``camdensity`` as a command: quoted, in parentheses, first in the string, or after "run"
@@ -118,3 +119,34 @@ def test_an_older_store_is_upgraded_by_the_command_its_message_names(tmp_path: P
     assert r.exit_code == 0, r.stderr
     r = invoke("stats", "--json", "--db", str(db))
     assert r.exit_code == 0, r.stderr
+
+
+@pytest.mark.parametrize(
+    ("raised", "code", "line"),
+    [
+        (TypeError("boom"), 2, "Error: unexpected failure (TypeError: boom); rerun with "
+                               "CAMDENSITY_DEBUG=1 and report it"),
+        (IndexError("list index out of range"), 2, "Error: unexpected failure (IndexError: "
+                                                   "list index out of range); rerun with"),
+        (InputError("x.pbf: truncated"), 1, "Error: x.pbf: truncated"),
+    ],
+    ids=["TypeError", "IndexError", "InputError"],
+)  # fmt: skip
+def test_a_bug_is_exit_2_and_asks_for_a_report_an_input_error_is_exit_1(
+    raised: Exception, code: int, line: str, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    import sys
+
+    import mapper.stats
+    from mapper import cli as cli_module
+
+    def fail(db: str | None) -> None:
+        raise raised
+
+    monkeypatch.setattr(mapper.stats, "stats", fail)
+    monkeypatch.setattr(sys, "argv", ["camdensity", "stats"])
+    monkeypatch.delenv("CAMDENSITY_DEBUG", raising=False)
+    assert cli_module._run() == code
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(line), err
