@@ -24,8 +24,6 @@ READER_MAY_IMPORT = {"mapper", "mapper.errors", "mapper.progress", "mapper._faul
 #: ``areas.AreaSpec``, ``areas.as_multipolygon`` and ``areas.check_name`` (``areas`` imports
 #: the store module; ``live`` calls nothing of it, see the store-call check below).
 READER_EXCEPTIONS = {("mapper.sources.live", "mapper.areas")}
-#: Modules being removed by the reader issue (14); they read inputs in DuckDB's scratch.
-LEAVING = {"mapper.sources.pbf", "mapper.sources.pbf_boundaries", "mapper.sources.pbf_scan"}
 STORE_CALLS = {"open_store", "transaction", "scratch"}
 
 
@@ -109,7 +107,7 @@ def test_a_cycle_would_be_found(monkeypatch: pytest.MonkeyPatch) -> None:
     assert _cycle() is not None
 
 
-READERS = sorted(m for m in MODULES if m.startswith("mapper.sources") and m not in LEAVING)
+READERS = sorted(m for m in MODULES if m.startswith("mapper.sources"))
 
 
 @pytest.mark.parametrize("module", READERS)
