@@ -6,7 +6,7 @@ many thousands of dictionaries quickly. End to end, each example is one Overpass
 cameras placed inside Basel, ingested into a copy of a small store, then ``grid``,
 ``compare``, ``map`` and ``site`` run through the CLI: every command exits 0 and its output
 holds exactly the cameras, tags and figures that went in. The ``slow`` variants (run by
-``.ci/run`` through ``make test``) push at least 10,000 dictionaries through each level.
+``make test-all``, which ``.ci/run`` runs) push at least 10,000 dictionaries through each level.
 """
 
 from __future__ import annotations
