@@ -17,8 +17,9 @@ Every consumer of OSM surveillance tags (loaders, aggregations, the web map) goe
 * ``zone`` (``surveillance:zone``) and ``mount`` (``camera:mount``): first value of a ``;``
   list, stripped and lower-cased; missing -> ``None``.
 * ``operator``: as given (trimmed).
-* ``directions`` from ``camera:direction`` (or ``direction`` when that is absent), see
-  :func:`parse_directions`.
+* ``directions`` from ``camera:direction``; when that is missing or gives no usable sector
+  (a value like ``EB`` beside ``direction=90`` is common on ALPR nodes), from ``direction``.
+  See :func:`parse_directions` for the forms read and for the two ambiguous ones.
 
 :func:`normalise` never raises.
 """
@@ -37,6 +38,7 @@ __all__ = [
     "MAX_PART_LENGTH",
     "VISIBILITIES",
     "Normalised",
+    "directions_of",
     "normalise",
     "parse_directions",
 ]
@@ -76,23 +78,38 @@ _COMPASS_ABBREVIATIONS: dict[str, Fraction] = {
     name: Fraction(45, 2) * i
     for i, name in enumerate("N NNE NE ENE E ESE SE SSE S SSW SW WSW W WNW NW NNW".split())
 }
-_COMPASS_WORDS: dict[str, Fraction] = {
-    "north": Fraction(0),
-    "northeast": Fraction(45),
-    "east": Fraction(90),
-    "southeast": Fraction(135),
-    "south": Fraction(180),
-    "southwest": Fraction(225),
-    "west": Fraction(270),
-    "northwest": Fraction(315),
-}
+_WIND_NAMES = (
+    "north northnortheast northeast eastnortheast east eastsoutheast southeast southsoutheast "
+    "south southsouthwest southwest westsouthwest west westnorthwest northwest northnorthwest"
+).split()
+
+
+def _wind_spellings() -> dict[str, Fraction]:
+    """The 16 winds written out, lower case, as one word or with one hyphen after the first
+    word (``northeast``, ``north-east``, ``northnortheast``, ``north-northeast``)."""
+    out: dict[str, Fraction] = {}
+    for i, name in enumerate(_WIND_NAMES):
+        bearing = Fraction(45, 2) * i
+        out[name] = bearing
+        for first in ("north", "south", "east", "west"):
+            if name.startswith(first) and len(name) > len(first):
+                out[first + "-" + name[len(first) :]] = bearing
+    return out
+
+
+_COMPASS_WORDS: dict[str, Fraction] = _wind_spellings()
 
 _FULL = Fraction(360)
-_NUMBER_RE = re.compile(r"-?[0-9]+(?:\.[0-9]+)?", re.ASCII)
-_WORD_RE = re.compile(r"(north|south)-?(east|west)|north|east|south|west", re.ASCII | re.I)
-_RANGE_END = r"[0-9]+(?:\.[0-9]+)?|[A-Za-z]{1,3}"
-_RANGE_RE = re.compile(rf"({_RANGE_END})[ \t]*-[ \t]*({_RANGE_END})", re.ASCII)
+#: A clockwise span of at least this many degrees is all round (``0-359``, as editors write
+#: a full circle when 360 is refused).
+ALL_ROUND_SPAN = Fraction(359)
+_NUMBER = r"[0-9]+(?:\.[0-9]+)?"
+_DEGREES = r"(?:[ \t]*(?:°|deg))?"
+_NUMBER_RE = re.compile(rf"(-?{_NUMBER}){_DEGREES}", re.ASCII | re.I)
+_RANGE_END = rf"{_NUMBER}{_DEGREES}|[A-Za-z]{{1,3}}"
+_RANGE_RE = re.compile(rf"({_RANGE_END})[ \t]*-[ \t]*({_RANGE_END})", re.ASCII | re.I)
 _PART_RE = re.compile(r"[^;,]+")
+_DECIMAL_COMMA_RE = re.compile(r"[0-9],[0-9]", re.ASCII)
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
@@ -145,48 +162,75 @@ def _to_bearing(value: Fraction) -> float:
 
 def _range_end(token: str) -> Fraction | None:
     if token[0].isdigit():
-        return Fraction(token)
+        match = _NUMBER_RE.fullmatch(token)
+        return Fraction(match.group(1)) if match else None
     return _COMPASS_ABBREVIATIONS.get(token.upper())
 
 
-def _parse_part(part: str) -> tuple[float, float] | None:
-    """One trimmed, non-empty direction part -> sector, or ``None`` if not a direction."""
+Sector = tuple[float, float]
+
+
+def _parse_part(part: str) -> tuple[Sector | None, bool]:
+    """One trimmed, non-empty direction part -> (sector or ``None`` if not a direction,
+    whether it was read from an ambiguous form)."""
     if len(part) > MAX_PART_LENGTH:
-        return None
-    if _NUMBER_RE.fullmatch(part):
-        bearing = _to_bearing(Fraction(part))
-        return (bearing, bearing)
+        return None, False
+    number = _NUMBER_RE.fullmatch(part)
+    if number:
+        bearing = _to_bearing(Fraction(number.group(1)))
+        return (bearing, bearing), False
     compass = _COMPASS_ABBREVIATIONS.get(part.upper()) if part.isascii() else None
-    if compass is None and _WORD_RE.fullmatch(part):
-        compass = _COMPASS_WORDS[_ascii_lower(part).replace("-", "")]
+    if compass is None and part.isascii():
+        compass = _COMPASS_WORDS.get(_ascii_lower(part))
     if compass is not None:
         bearing = _to_bearing(compass)
-        return (bearing, bearing)
+        return (bearing, bearing), False
     match = _RANGE_RE.fullmatch(part)
     if match is None:
-        return None
+        return None, False
     start, end = _range_end(match.group(1)), _range_end(match.group(2))
     if start is None or end is None:
-        return None
+        return None, False
     if end - start >= _FULL:
-        return (0.0, 360.0)
-    return (_to_bearing(start), _to_bearing(end))
+        return (0.0, 360.0), False
+    if (end - start) % _FULL == 0:  # '180-180': a point, or all round? read as all round
+        return (0.0, 360.0), True
+    if (end - start) % _FULL >= ALL_ROUND_SPAN:
+        return (0.0, 360.0), False
+    return (_to_bearing(start), _to_bearing(end)), False
 
 
-def parse_directions(value: str | None) -> tuple[list[tuple[float, float]], bool]:
+def parse_directions(value: str | None) -> tuple[list[Sector], bool]:
     """Parse a ``camera:direction``/``direction`` value.
 
     Returns ``(sectors, invalid)``: the sorted list of distinct clockwise sectors
     ``(start, end)`` in degrees (a single bearing ``b`` is ``(b, b)``; all-round is
     ``(0.0, 360.0)``; otherwise both bounds are in [0, 360)), and whether any part was not a
-    facing direction (such parts are dropped).  Never raises.
+    facing direction (such parts are dropped) or was read from an ambiguous form.
+
+    Parts are separated by ``;`` or ``,``. A part is a bearing in degrees (any real number,
+    taken mod 360, optionally followed by ``°`` or ``deg``), one of the 16 compass points
+    (``NNE``, any case) or winds written out (``northnortheast``, ``north-northeast``,
+    ``north-east``, any case), or a clockwise range ``A-B`` of bearings or compass points
+    (``304-14``, ``NE-S``). A range spanning at least 359° (``0-359``, ``0-360``, ``10-370``)
+    is all round. ``forward``/``backward``/``both`` need the way the node is on and are not
+    read here.
+
+    Two forms are ambiguous, read as documented and flagged ``invalid``:
+
+    * ``12,5``, a comma directly between two digits: a list or a decimal comma? Read as a
+      list (12° and 5°), as a comma followed by a space (``180, 270``) is.
+    * ``180-180``, a range that starts where it ends: a point or all round? Read as all round,
+      as the DeFlock app (which writes such values) reads it.
+
+    Never raises.
     """
     try:
         text = _clean(value)
         if text is None:
             return [], False
-        sectors: set[tuple[float, float]] = set()
-        invalid = False
+        sectors: set[Sector] = set()
+        invalid = bool(_DECIMAL_COMMA_RE.search(text))
         seen = 0
         for match in _PART_RE.finditer(text):
             part = match.group().strip()
@@ -196,14 +240,25 @@ def parse_directions(value: str | None) -> tuple[list[tuple[float, float]], bool
             if seen > MAX_DIRECTION_PARTS:
                 invalid = True
                 break
-            sector = _parse_part(part)
-            if sector is None:
+            sector, ambiguous = _parse_part(part)
+            if sector is None or ambiguous:
                 invalid = True
-            else:
+            if sector is not None:
                 sectors.add(sector)
         return sorted(sectors), invalid
     except Exception:  # pragma: no cover - defensive; the parser is not expected to raise
         return [], True
+
+
+def directions_of(tags: Mapping[str, str | None]) -> tuple[list[Sector], bool]:
+    """The sectors of ``camera:direction``, else (when it is missing or gives none) of
+    ``direction``; ``invalid`` when a value that was looked at had an unreadable or ambiguous
+    part (``camera:direction=EB`` beside ``direction=90`` gives ``([(90, 90)], True)``)."""
+    sectors, invalid = parse_directions(_get(tags, "camera:direction"))
+    if sectors:
+        return sectors, invalid
+    fallback, fallback_invalid = parse_directions(_get(tags, "direction"))
+    return fallback, invalid or fallback_invalid
 
 
 def _get(tags: Mapping[str, str | None], key: str) -> str | None:
@@ -241,10 +296,7 @@ def normalise(tags: Mapping[str, str | None] | None, *, speed_camera: bool = Fal
     zone = _first_of_list(_get(tags, "surveillance:zone"))
     mount = _first_of_list(_get(tags, "camera:mount"))
 
-    raw_direction = _get(tags, "camera:direction")
-    if raw_direction is None:
-        raw_direction = _get(tags, "direction")
-    directions, direction_invalid = parse_directions(raw_direction)
+    directions, direction_invalid = directions_of(tags)
 
     return Normalised(
         kind=kind,

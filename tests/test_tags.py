@@ -14,9 +14,11 @@ from mapper.tags import (
     MAX_DIRECTION_PARTS,
     VISIBILITIES,
     Normalised,
+    directions_of,
     normalise,
     parse_directions,
 )
+from tests.direction_peers import CASES, Case
 
 # --------------------------------------------------------------------------- kind
 
@@ -249,7 +251,10 @@ def test_non_mapping_does_not_raise() -> None:
         ("007", [(7.0, 7.0)]),
         ("90;270", [(90.0, 90.0), (270.0, 270.0)]),
         ("90;160;270", [(90.0, 90.0), (160.0, 160.0), (270.0, 270.0)]),
-        ("90,270", [(90.0, 90.0), (270.0, 270.0)]),
+        ("90, 270", [(90.0, 90.0), (270.0, 270.0)]),
+        ("90°", [(90.0, 90.0)]),
+        ("12.5deg", [(12.5, 12.5)]),
+        ("-90 °", [(270.0, 270.0)]),
         # compass abbreviations
         ("N", [(0.0, 0.0)]),
         ("NNE", [(22.5, 22.5)]),
@@ -282,6 +287,9 @@ def test_non_mapping_does_not_raise() -> None:
         ("north-west", [(315.0, 315.0)]),
         ("northwest", [(315.0, 315.0)]),
         ("NorthWest", [(315.0, 315.0)]),
+        ("northnortheast", [(22.5, 22.5)]),
+        ("WestSouthWest", [(247.5, 247.5)]),
+        ("east-southeast", [(112.5, 112.5)]),
         # ranges
         ("304-14", [(304.0, 14.0)]),
         ("190-100", [(190.0, 100.0)]),
@@ -297,6 +305,11 @@ def test_non_mapping_does_not_raise() -> None:
         ("NE-SW", [(45.0, 225.0)]),
         ("nw - ne", [(315.0, 45.0)]),
         ("N-90", [(0.0, 90.0)]),
+        ("0-359", [(0.0, 360.0)]),
+        ("1-0", [(0.0, 360.0)]),
+        ("10-369.5", [(0.0, 360.0)]),
+        ("0-358", [(0.0, 358.0)]),
+        ("90deg-180deg", [(90.0, 180.0)]),
         # mixed separators, whitespace, duplicates, ordering
         ("270; 90 ,N", [(0.0, 0.0), (90.0, 90.0), (270.0, 270.0)]),
         ("  90  ", [(90.0, 90.0)]),
@@ -330,10 +343,13 @@ def test_parse_directions_valid(value: str, expected: list[tuple[float, float]])
         "-",
         "NNNE",
         "north east",
-        "north-north-east",
         "٣",  # ARABIC-INDIC DIGIT THREE
         "１２",  # FULLWIDTH digits
-        "90°",
+        "90°°",
+        "°",
+        "deg",
+        "north-north-east",
+        "northnorth",
         "1" * 5000,
         "1" * 400 + "-" + "2" * 400,
     ],
@@ -349,6 +365,12 @@ def test_parse_directions_invalid(value: str) -> None:
         ("EB;90", [(90.0, 90.0)]),
         ("NB;180;Flock Raven;0-360", [(0.0, 360.0), (180.0, 180.0)]),
         ("10--20, 20", [(20.0, 20.0)]),
+        # ambiguous forms, read as documented in parse_directions and flagged
+        ("12,5", [(5.0, 5.0), (12.0, 12.0)]),
+        ("90,270", [(90.0, 90.0), (270.0, 270.0)]),
+        ("180-180", [(0.0, 360.0)]),
+        ("0-0", [(0.0, 360.0)]),
+        ("360-0", [(0.0, 360.0)]),
     ],
 )
 def test_parse_directions_mixed(value: str, expected: list[tuple[float, float]]) -> None:
@@ -384,9 +406,29 @@ def test_direction_tag_fallback() -> None:
     assert normalise({"camera:direction": "180", "direction": "90"}).directions == [(180.0, 180.0)]
     # an empty camera:direction counts as missing
     assert normalise({"camera:direction": "  ", "direction": "90"}).directions == [(90.0, 90.0)]
+    # camera:direction gives no usable sector: direction is used, and the EB flagged
     result = normalise({"camera:direction": "EB", "direction": "90"})
-    assert result.directions == []
+    assert result.directions == [(90.0, 90.0)]
     assert result.direction_invalid
+    result = normalise({"camera:direction": "EB", "direction": "WB"})
+    assert (result.directions, result.direction_invalid) == ([], True)
+    result = normalise({"camera:direction": "90;EB", "direction": "180"})
+    assert (result.directions, result.direction_invalid) == ([(90.0, 90.0)], True)
+
+
+@pytest.mark.parametrize(
+    "case", CASES, ids=[f"{c.tool}:{';'.join(c.tags.values())}" for c in CASES]
+)
+def test_peer_direction_cases(case: Case) -> None:
+    """The direction tests of iD, GoMap, JOSM and DeFlock (tests/direction_peers.py)."""
+    assert directions_of(case.tags) == (case.sectors, case.invalid), case.note
+    n = normalise(case.tags)
+    assert (n.directions, n.direction_invalid) == (case.sectors, case.invalid)
+
+
+def test_peer_table_covers_each_tool() -> None:
+    tools = {c.tool for c in CASES}
+    assert {"iD", "GoMap", "JOSM", "DeFlock"} <= tools
 
 
 def test_normalise_directions_invalid_flag() -> None:
@@ -507,10 +549,15 @@ def test_integer_bearing_is_mod_360(bearing: int) -> None:
 )
 def test_integer_range(start: int, end: int) -> None:
     sectors, invalid = parse_directions(f"{start}-{end}")
-    assert not invalid
-    if end - start >= 360:
+    span = end - start
+    if span >= 359 or span % 360 >= 359:
+        assert not invalid
+        assert sectors == [(0.0, 360.0)]
+    elif span % 360 == 0:
+        assert invalid  # '180-180': read as all round, flagged
         assert sectors == [(0.0, 360.0)]
     else:
+        assert not invalid
         assert sectors == [(float(start % 360), float(end % 360))]
 
 
