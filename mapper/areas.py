@@ -5,6 +5,9 @@ and their populations. Areas are geodesic (WGS84 ellipsoid) unless an official a
 from __future__ import annotations
 
 import math
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,7 +19,7 @@ from shapely.geometry import MultiPolygon, Polygon, box, shape
 from shapely.geometry.base import BaseGeometry
 
 from mapper import AREA_KINDS, extent, sql
-from mapper.errors import InputError, NotFound
+from mapper.errors import AmbiguousArea, InputError, NotFound
 from mapper.sources import load_json
 from mapper.store import open_store, store_path, transaction
 
@@ -39,6 +42,10 @@ class AreaSpec:
     population_source: str | None = None
     admin_level: int | None = None
     osm_id: int | None = None
+    #: 'relation' or 'way' when the area is an OSM element's boundary (with ``osm_id``).
+    osm_type: str | None = None
+    #: The OSM element's own name tag; set, the display ``name`` follows ``display_names``.
+    osm_name: str | None = None
     source: str = ""
     credit: str | None = None
     source_id: int | None = None
@@ -249,31 +256,164 @@ def check_name(name: str) -> str:
 
 
 def insert(con: duckdb.DuckDBPyConnection, spec: AreaSpec, *, replace: bool = False) -> int:
-    """Write one area (inside the caller's transaction)."""
-    names = {r["name"] for r in sql.rows(con, "area-names")}
-    if spec.name in names:
-        if not replace:
-            raise InputError(f"area '{spec.name}' already exists; pass --replace to overwrite it")
-        sql.run(con, "area-delete-cache", name=spec.name)
-        sql.run(con, "area-delete", name=spec.name)
-    minx, miny, maxx, maxy = spec.geometry.bounds
-    row = sql.run(
-        con, "area-insert", name=spec.name, kind=spec.kind,
-        geometry=shapely.to_wkb(spec.geometry), geodesic_km2=spec.geodesic_km2,
-        official_km2=spec.official_km2, population=spec.population,
-        population_year=spec.population_year, population_source=spec.population_source,
-        admin_level=spec.admin_level, osm_id=spec.osm_id, source=spec.source,
-        credit=spec.credit, source_id=spec.source_id,
-        min_lon=minx, min_lat=miny, max_lon=maxx, max_lat=maxy,
-    ).fetchone()  # fmt: skip
-    assert row is not None
-    return int(row[0])
+    """Write one area (inside the caller's transaction); returns its id."""
+    return _store(con, [spec], replace=replace)[0]
 
 
 def store_specs(db: str | None, specs: list[AreaSpec], *, replace: bool = False) -> None:
     with open_store(db, write=True) as con, transaction(con):
-        for spec in specs:
-            insert(con, spec, replace=replace)
+        _store(con, specs, replace=replace)
+
+
+def _store(
+    con: duckdb.DuckDBPyConnection, specs: Sequence[AreaSpec], *, replace: bool
+) -> list[int]:
+    """Write areas: one already stored from the same OSM element, or under the same given
+    name, is an error unless ``replace`` (which removes it first); then the names follow
+    :func:`display_names` (the new specs' names are set, stored areas renamed). Returns the
+    new area's id when there is one spec (none for several)."""
+    naming = sql.rows(con, "area-naming")
+    by_osm = {(r["osm_type"], r["osm_id"]): r for r in naming if r["osm_id"] is not None}
+    given = {r["name"]: r for r in naming if not _automatic(r)}
+    doomed: dict[int, dict[str, Any]] = {}
+    for spec in specs:
+        old = by_osm.get((spec.osm_type, spec.osm_id)) if spec.osm_id is not None else None
+        if old is not None and spec.osm_type is not None:
+            if not replace:
+                raise InputError(
+                    f"{spec.osm_type}/{spec.osm_id} is already in the store as area "
+                    f"'{old['name']}'; pass --replace to replace it"
+                )
+            doomed[old["id"]] = old
+        held = None if _automatic_spec(spec) else given.get(spec.name)
+        if held is not None and held["id"] not in doomed:
+            if not replace:
+                raise InputError(
+                    f"area '{spec.name}' already exists; pass --replace to overwrite it"
+                )
+            doomed[held["id"]] = held
+    for area_id in doomed:
+        sql.run(con, "area-delete-cache", id=area_id)
+        sql.run(con, "area-delete", id=area_id)
+    _settle(con, specs)
+    if len(specs) == 1:  # one row (an extract's extent on ingest): no Arrow, no pandas
+        return [_insert_one(con, specs[0])]
+    _insert_many(con, specs)
+    return []
+
+
+def _insert_one(con: duckdb.DuckDBPyConnection, spec: AreaSpec) -> int:
+    minx, miny, maxx, maxy = spec.geometry.bounds
+    made = sql.run(
+        con, "area-insert", name=spec.name, kind=spec.kind,
+        geometry=shapely.to_wkb(spec.geometry), geodesic_km2=spec.geodesic_km2,
+        official_km2=spec.official_km2, population=spec.population,
+        population_year=spec.population_year, population_source=spec.population_source,
+        admin_level=spec.admin_level, osm_type=spec.osm_type, osm_id=spec.osm_id,
+        osm_name=spec.osm_name, source=spec.source, credit=spec.credit,
+        source_id=spec.source_id, min_lon=minx, min_lat=miny, max_lon=maxx, max_lat=maxy,
+    ).fetchone()  # fmt: skip
+    assert made is not None
+    return int(made[0])
+
+
+def _insert_many(con: duckdb.DuckDBPyConnection, specs: Sequence[AreaSpec]) -> None:
+    """All of ``specs`` in one statement (an insert per area costs ~10 ms in DuckDB)."""
+    import pyarrow as pa
+
+    bounds = [s.geometry.bounds for s in specs]
+    table = pa.table({
+        "pos": pa.array(range(len(specs)), pa.int32()),
+        "name": pa.array([s.name for s in specs], pa.string()),
+        "kind": pa.array([s.kind for s in specs], pa.string()),
+        "geometry": pa.array([shapely.to_wkb(s.geometry) for s in specs], pa.binary()),
+        "geodesic_km2": pa.array([s.geodesic_km2 for s in specs], pa.float64()),
+        "official_km2": pa.array([s.official_km2 for s in specs], pa.float64()),
+        "population": pa.array([s.population for s in specs], pa.int64()),
+        "population_year": pa.array([s.population_year for s in specs], pa.int32()),
+        "population_source": pa.array([s.population_source for s in specs], pa.string()),
+        "admin_level": pa.array([s.admin_level for s in specs], pa.int32()),
+        "osm_type": pa.array([s.osm_type for s in specs], pa.string()),
+        "osm_id": pa.array([s.osm_id for s in specs], pa.int64()),
+        "osm_name": pa.array([s.osm_name for s in specs], pa.string()),
+        "source": pa.array([s.source for s in specs], pa.string()),
+        "credit": pa.array([s.credit for s in specs], pa.string()),
+        "source_id": pa.array([s.source_id for s in specs], pa.int32()),
+        "min_lon": pa.array([b[0] for b in bounds], pa.float64()),
+        "min_lat": pa.array([b[1] for b in bounds], pa.float64()),
+        "max_lon": pa.array([b[2] for b in bounds], pa.float64()),
+        "max_lat": pa.array([b[3] for b in bounds], pa.float64()),
+    })  # fmt: skip
+    con.register("area_rows", table)
+    try:
+        sql.run(con, "area-insert-rows")
+    finally:
+        con.unregister("area_rows")
+
+
+# ----------------------------------------------------------------------------- names
+
+
+def relation_name(osm_name: str, osm_id: int) -> str:
+    """How an area from an OSM relation is shown when its name is shared."""
+    return f"{osm_name} (relation {osm_id})"
+
+
+def _automatic(row: dict[str, Any]) -> bool:
+    """A stored area named by :func:`display_names`: from an OSM relation with a name tag,
+    and not renamed since (``area rename`` gives a name of one's own)."""
+    osm_name, osm_id = row["osm_name"], row["osm_id"]
+    if row["osm_type"] != "relation" or not osm_name or osm_id is None:
+        return False
+    return bool(row["name"] in (osm_name, relation_name(osm_name, osm_id)))
+
+
+def _automatic_spec(spec: AreaSpec) -> bool:
+    return spec.osm_type == "relation" and bool(spec.osm_name) and spec.osm_id is not None
+
+
+def display_names(
+    named: Iterable[tuple[int, str, int]], given: Iterable[str] = ()
+) -> dict[int, str]:
+    """The display-name rule. ``named``: (key, OSM name, relation id) of every area from an
+    OSM relation with a name tag; ``given``: the names of every other area (files, extents,
+    fetched places, renamed areas). An OSM area is shown by its OSM name when no other area
+    has that name, as its OSM name or as a name of its own; otherwise every OSM area of that
+    name is shown as ``NAME (relation ID)``. The names depend only on the set of areas, not
+    on the order they came in."""
+    named = list(named)
+    taken = set(given)
+    count = Counter(osm_name for _, osm_name, _ in named)
+    return {
+        key: osm_name if count[osm_name] == 1 and osm_name not in taken
+        else relation_name(osm_name, osm_id)
+        for key, osm_name, osm_id in named
+    }  # fmt: skip
+
+
+def _settle(
+    con: duckdb.DuckDBPyConnection, specs: Sequence[AreaSpec] = (), reserved: Iterable[str] = ()
+) -> None:
+    """Give ``specs`` (about to be inserted) their display names and rename the stored areas
+    whose display names change; ``reserved`` names count as given (a rename about to happen)."""
+    rows = sql.rows(con, "area-naming")
+    auto = [r for r in rows if _automatic(r)]
+    given = [r["name"] for r in rows if not _automatic(r)] + list(reserved)
+    given += [s.name for s in specs if not _automatic_spec(s)]
+    named = [(int(r["id"]), str(r["osm_name"]), int(r["osm_id"])) for r in auto]
+    new = [s for s in specs if _automatic_spec(s)]
+    named += [(-1 - i, str(s.osm_name), int(s.osm_id or 0)) for i, s in enumerate(new)]
+    names = display_names(named, given)
+    clash = set(given) & set(names.values())
+    if clash:
+        raise InputError(f"area '{sorted(clash)[0]}' already exists; choose another name")
+    moves = [r for r in auto if names[r["id"]] != r["name"]]
+    # Areas that take the suffixed name move first, so that a plain name is free in time.
+    moves.sort(key=lambda r: r["name"] != r["osm_name"])
+    for r in moves:
+        sql.run(con, "area-rename", id=r["id"], new_name=names[r["id"]])
+    for i, s in enumerate(new):
+        s.name = names[-1 - i]
 
 
 def add(
@@ -362,27 +502,30 @@ def from_pbf(
     db: str | None, path: str, *, admin_level: int | None = None, kind: str = "admin",
     replace: bool = False,
 ) -> tuple[list[AreaSpec], list[str]]:  # fmt: skip
-    """``area from-pbf``: admin boundaries assembled from the extract's own relations."""
-    from mapper.sources.pbf_boundaries import boundaries_from_pbf
+    """``area from-pbf``: admin boundaries assembled from the extract's own relations, keyed
+    by relation id (``replace`` replaces a relation already stored); names follow
+    :func:`display_names`."""
+    from mapper.sources.boundaries import boundaries_from_osm
 
-    found, incomplete = boundaries_from_pbf(path, admin_level)
+    found, incomplete = boundaries_from_osm(path, admin_level)
     specs = []
     for b in found:
         mp, warnings = as_multipolygon(b.geometry, f"{path} relation/{b.osm_id}")
         year = None
         if b.population_date and b.population_date[:4].isdigit():
             year = int(b.population_date[:4])
+        osm_name = None if b.osm_name is None else check_name(b.osm_name)
         specs.append(
             AreaSpec(
                 name=check_name(b.name), kind=kind, geometry=mp, population=b.population,
                 population_year=year,
                 population_source=f"OSM population tag of relation/{b.osm_id}"
                 if b.population is not None else None,
-                admin_level=b.admin_level, osm_id=b.osm_id, source=path,
+                admin_level=b.admin_level, osm_id=b.osm_id, osm_type="relation",
+                osm_name=osm_name, source=path,
                 credit="© OpenStreetMap contributors (ODbL 1.0)", warnings=warnings,
             )
         )  # fmt: skip
-    _dedupe_names(specs)
     notes = [
         f"{i.name} (relation/{i.osm_id}, admin level {i.admin_level}) skipped: {i.reason}"
         for i in incomplete
@@ -390,16 +533,6 @@ def from_pbf(
     if specs:
         store_specs(db, specs, replace=replace)
     return specs, notes
-
-
-def _dedupe_names(specs: list[AreaSpec]) -> None:
-    """Two relations with one name (e.g. a level 2 and level 8 'Monaco') get the level added."""
-    counts: dict[str, int] = {}
-    for s in specs:
-        counts[s.name] = counts.get(s.name, 0) + 1
-    for s in specs:
-        if counts[s.name] > 1:
-            s.name = f"{s.name} (admin level {s.admin_level})"
 
 
 def extent_spec(
@@ -419,14 +552,85 @@ def list_areas(db: str | None) -> list[dict[str, Any]]:
         return sql.rows(con, "area-list")
 
 
+#: An ambiguity error names at most this many areas (each with its enclosing area).
+MAX_CANDIDATES_SHOWN = 8
+#: ``relation/ID`` (or ``way/ID``): an area by the OSM element it was made from.
+_OSM_REF = re.compile(r"(relation|way)/([0-9]{1,18})")
+
+
 def get(con: duckdb.DuckDBPyConnection, name: str) -> dict[str, Any]:
+    """The one area that ``name`` means: its display name, else ``relation/ID``, else its
+    OSM name when one area has it. A name several areas answer to (as their OSM name or in
+    another case) is an :class:`AmbiguousArea` error naming them all."""
     rows = sql.rows(con, "area-get", name=name)
-    if not rows:
-        known = sorted(r["name"] for r in sql.rows(con, "area-names"))
-        close = [k for k in known if k.casefold() == name.casefold()]
-        hint = f"; did you mean '{close[0]}'?" if close else "; see 'camdensity area list'"
-        raise NotFound(f"no area named '{name}' in the store{hint}")
-    return rows[0]
+    if rows:
+        return rows[0]
+    m = _OSM_REF.fullmatch(name.strip())
+    if m:
+        ids = [r["id"] for r in sql.rows(con, "area-get-osm", osm_type=m[1], osm_id=int(m[2]))]
+        if not ids:
+            raise NotFound(f"no area made from {m[0]} in the store; see 'camdensity area list'")
+        if len(ids) > 1:
+            raise AmbiguousArea(_ambiguous(con, name, ids))
+        return _by_id(con, ids[0])
+    naming = sql.rows(con, "area-naming")
+    exact = [r["id"] for r in naming if r["osm_name"] == name]
+    if len(exact) == 1:
+        return _by_id(con, exact[0])
+    key = name.casefold()
+    loose = [
+        r["id"] for r in naming
+        if r["name"].casefold() == key or (r["osm_name"] or "").casefold() == key
+    ]  # fmt: skip
+    candidates = list(dict.fromkeys(exact + loose))
+    if len(candidates) > 1:
+        raise AmbiguousArea(_ambiguous(con, name, candidates))
+    hint = "; see 'camdensity area list'"
+    if candidates:
+        hint = f"; did you mean '{_by_id(con, candidates[0])['name']}'?"
+    raise NotFound(f"no area named '{name}' in the store{hint}")
+
+
+def _by_id(con: duckdb.DuckDBPyConnection, area_id: int) -> dict[str, Any]:
+    return sql.rows(con, "area-get-id", id=area_id)[0]
+
+
+def _ambiguous(con: duckdb.DuckDBPyConnection, name: str, ids: list[int]) -> str:
+    """One line naming every area ``name`` may mean, with its OSM id, level and parent."""
+    shown = []
+    rows = sorted((_by_id(con, i) for i in ids), key=lambda r: (r["osm_id"] or 0, r["name"]))
+    for row in rows[:MAX_CANDIDATES_SHOWN]:
+        ref = f"{row['osm_type']}/{row['osm_id']} " if row["osm_id"] is not None else ""
+        level = row["admin_level"]
+        what = f"admin level {level}" if level is not None else f"kind {row['kind']}"
+        parent = enclosing(con, row)
+        where = f"in '{parent['name']}'" if parent else "no enclosing area in the store"
+        shown.append(f"{ref}'{row['name']}' ({what}, {where})")
+    more = len(rows) - len(shown)
+    if more:
+        shown.append(f"and {more} more (see 'camdensity area list')")
+    return (
+        f"'{name}' matches {len(rows)} areas: {'; '.join(shown)}; "
+        "pass relation/ID or the exact name to choose one"
+    )
+
+
+def enclosing(con: duckdb.DuckDBPyConnection, row: dict[str, Any]) -> dict[str, Any] | None:
+    """The smallest stored admin area of a lower admin level than ``row``'s (any level when
+    it has none) that holds it (all but 1 % of its area) and is larger, or None."""
+    geom = geometry_of(row)
+    found = sql.rows(
+        con, "area-enclosing", id=row["id"], level=row["admin_level"],
+        min_lon=row["min_lon"], min_lat=row["min_lat"], max_lon=row["max_lon"],
+        max_lat=row["max_lat"],
+    )  # fmt: skip
+    for parent in found:
+        if parent["geodesic_km2"] <= 1.01 * row["geodesic_km2"]:  # not larger: not a parent
+            continue
+        outer = geometry_of(parent)
+        if shapely.intersection(geom, outer).area >= 0.99 * geom.area:
+            return parent
+    return None
 
 
 def geometry_of(row: dict[str, Any]) -> MultiPolygon:
@@ -439,37 +643,50 @@ def set_area(
     db: str | None, name: str, *, reported: int | None = None, reported_source: str | None = None,
     population: int | None = None, population_year: int | None = None,
     population_source: str | None = None,
-) -> None:  # fmt: skip
-    """``area set``: a published camera count (with its source), or the population."""
+) -> str:  # fmt: skip
+    """``area set``: a published camera count (with its source), or the population; returns
+    the area's name."""
     if reported is not None and not reported_source:
         raise InputError("--reported needs --reported-source (where the count was published)")
     with open_store(db, write=True) as con, transaction(con):
         row = get(con, name)
         if reported is not None:
-            sql.run(con, "area-set-reported", name=name, reported=_int(reported, "--reported"),
+            sql.run(con, "area-set-reported", id=row["id"],
+                    reported=_int(reported, "--reported"),
                     reported_source=reported_source)  # fmt: skip
         if population is not None:
             sql.run(
-                con, "area-set-population", name=name,
+                con, "area-set-population", id=row["id"],
                 population=_int(population, "--population"),
                 population_year=_int(population_year, "--population-year", MAX_YEAR)
                 if population_year is not None else row["population_year"],
                 population_source=population_source or "given on the command line",
             )  # fmt: skip
+        return str(row["name"])
 
 
-def remove(db: str | None, name: str) -> None:
+def remove(db: str | None, name: str) -> str:
+    """``area remove``; returns the removed area's name. An OSM area that shared its name
+    with it may get its plain name back (:func:`display_names`)."""
     with open_store(db, write=True) as con, transaction(con):
-        get(con, name)
-        sql.run(con, "area-delete-cache", name=name)
-        sql.run(con, "area-delete", name=name)
+        row = get(con, name)
+        sql.run(con, "area-delete-cache", id=row["id"])
+        sql.run(con, "area-delete", id=row["id"])
+        _settle(con)
+        return str(row["name"])
 
 
-def rename(db: str | None, name: str, new_name: str) -> None:
-    """``area rename``: e.g. give an extract's extent a readable name."""
+def rename(db: str | None, name: str, new_name: str) -> str:
+    """``area rename``: e.g. give an extract's extent a readable name; returns the old name.
+    The new name is the area's own from then on (no longer given by the OSM name rule); an
+    OSM area showing that name moves to ``NAME (relation ID)``."""
     new_name = check_name(new_name)
     with open_store(db, write=True) as con, transaction(con):
-        get(con, name)
-        if sql.rows(con, "area-get", name=new_name):
+        row = get(con, name)
+        held = sql.rows(con, "area-get", name=new_name)
+        if held and (held[0]["id"] == row["id"] or not _automatic(held[0])):
             raise InputError(f"area '{new_name}' already exists; choose another name")
-        sql.run(con, "area-rename", name=name, new_name=new_name)
+        _settle(con, reserved=[new_name])
+        sql.run(con, "area-rename", id=row["id"], new_name=new_name)
+        _settle(con)
+        return str(row["name"])

@@ -31,6 +31,10 @@ class NotFound(CamdensityError):
     """A named thing (area, source) is not in the store."""
 
 
+class AmbiguousArea(NotFound):
+    """A name several stored areas answer to; the message lists them with their OSM ids."""
+
+
 class NetworkError(CamdensityError):
     """A web service (Nominatim, Overpass) cannot be reached, or did not answer in time."""
 

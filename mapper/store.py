@@ -18,7 +18,9 @@ DEFAULT_DB = "camdensity.duckdb"
 ENV_DB = "CAMDENSITY_DB"
 
 #: Schema versions and the named query (in ``queries/schema.sql``) that reaches each one.
-MIGRATIONS: tuple[tuple[int, str], ...] = ((1, "schema-v1"), (2, "schema-v2"))
+MIGRATIONS: tuple[tuple[int, str], ...] = (
+    (1, "schema-v1"), (2, "schema-v2"), (3, "schema-v3"),
+)  # fmt: skip
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 

@@ -88,3 +88,19 @@ CREATE TABLE grid_cache (
 -- params: version
 -- bind: relation
 INSERT INTO schema_version VALUES ($version);
+
+-- name: schema-v3
+-- Areas keyed by the OSM element they come from: `osm_type` ('relation' or 'way') beside
+-- `osm_id`, and `osm_name`, the element's own name tag, which may repeat (the display `name`
+-- stays unique; mapper/areas.py gives the rule). A store from before learns `osm_type` from
+-- the source text of fetched areas ('OSM way/...'), and the OSM name of areas read from an
+-- extract's relations from their name, less the ' (admin level N)' added to repeated ones.
+ALTER TABLE areas ADD COLUMN osm_type VARCHAR;
+ALTER TABLE areas ADD COLUMN osm_name VARCHAR;
+UPDATE areas
+SET osm_type = CASE WHEN source LIKE 'OSM way/%' THEN 'way'
+                    WHEN source LIKE 'OSM node/%' THEN 'node'
+                    ELSE 'relation' END,
+    osm_name = CASE WHEN source NOT LIKE 'OSM %' AND name <> 'relation/' || osm_id
+                    THEN regexp_replace(name, ' \(admin level [0-9]+\)$', '') END
+WHERE osm_id IS NOT NULL;

@@ -72,6 +72,7 @@ def test_every_query_runs(tmp_path: Path) -> None:
     with open_store(db, write=True) as con:
         prepare(con)
         con.register("grid_rows", con.execute("SELECT * FROM grid_cache").to_arrow_table())
+        con.register("area_rows", con.execute("SELECT 0 AS pos, * FROM areas").to_arrow_table())
         stage(con, ex)
         con.execute("CREATE TEMP TABLE wanted_refs (id BIGINT)")
         con.register("export_rows", con.execute("SELECT 1.0 AS lat, 2.0 AS lon").to_arrow_table())
