@@ -25,7 +25,7 @@ from mapper.areas import get as get_area
 from mapper.assets import ICON_LIBRARIES
 from mapper.compare import CAVEAT, Comparison, compare_areas, shared_resolution
 from mapper.compare import __doc__ as compare_doc
-from mapper.errors import InputError
+from mapper.errors import AmbiguousArea, InputError, NotFound
 from mapper.grid import prepare
 from mapper.maps import Panel, attach_figures, is_private, panels, write_map
 from mapper.stats import stats
@@ -103,6 +103,21 @@ def _grade_rule() -> str:
     doc = compare_doc or ""
     start = doc.find("Completeness grade:")
     return " ".join(doc[start:].split()) if start >= 0 else ""
+
+
+def _named(db: str | None, compare: list[str]) -> list[str]:
+    """The names of the config's ``compare`` areas (names or ``relation/ID``, as every
+    command takes them); one not in the store is left out, an ambiguous one is an error."""
+    found = []
+    with open_store(db) as con:
+        for n in compare:
+            try:
+                found.append(str(get_area(con, n)["name"]))
+            except AmbiguousArea:
+                raise
+            except NotFound:
+                continue
+    return found
 
 
 def _downloads(area: dict[str, Any], panel: Panel, sources: dict[int, str], folder: Path,
@@ -262,7 +277,7 @@ def render_site(
             _write(out / "areas" / f"{s}.html", page)
             pages.append(f"areas/{s}.html")
     every = {p.area["name"]: p for g in groups for p in g.panels}
-    wanted = [n for n in compare if n in every]
+    wanted = [n for n in _named(db, compare) if n in every]
     if not wanted:
         wanted = [n for n, p in every.items() if p.area["kind"] == "municipality"][:6]
     wanted = wanted or list(every)[:4]

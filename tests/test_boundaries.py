@@ -25,7 +25,7 @@ from mapper.sources.boundaries import (
     parse_population,
     population_date,
 )
-from mapper.store import open_store
+from mapper.store import SCHEMA_VERSION, open_store
 from tests.conftest import MONACO, OSM, invoke
 
 LIECHTENSTEIN = OSM / "liechtenstein_2015-07-27.osm.pbf"
@@ -381,10 +381,12 @@ def test_two_boundaries_of_one_name_are_both_stored(twice: dict[str, Path], tmp_
                "json", "--db", db)  # fmt: skip
     assert r.exit_code == 0, r.stderr
     rows = json.loads(r.stdout)["rows"]
-    assert sorted(row["area"] for row in rows) == [
-        f"Fontvieille (relation {FONTVIEILLE})",
-        f"Fontvieille (relation {FONTVIEILLE_2})",
-    ]
+    assert sorted(row["area"] for row in rows) == sorted(
+        [
+            f"Fontvieille (relation {FONTVIEILLE})",
+            f"Fontvieille (relation {FONTVIEILLE_2})",
+        ]
+    )
     r = invoke("grid", "relation/1", "--db", db)
     assert (r.exit_code, r.stderr) == (
         1, "Error: no area made from relation/1 in the store; see 'camdensity area list'\n"
@@ -489,7 +491,9 @@ def test_a_v2_store_migrates(tmp_path: Path) -> None:
     r = invoke("area", "from-pbf", MONACO, "--admin-level", "10", "--db", db)  # writes: migrates
     assert r.exit_code == 0, r.stderr
     with open_store(db) as con:
-        assert con.execute("SELECT max(version) FROM schema_version").fetchone() == (3,)
+        assert con.execute("SELECT max(version) FROM schema_version").fetchone() == (
+            SCHEMA_VERSION,
+        )
         rows = {r["name"]: r for r in sql.rows(con, "area-list")}
     got = {n: (rows[n]["osm_type"], rows[n]["osm_name"]) for n, _, _ in old}
     assert got == {
@@ -502,3 +506,19 @@ def test_a_v2_store_migrates(tmp_path: Path) -> None:
     assert "Fontvieille" in rows
     r = invoke("grid", "way/5", "--db", db)
     assert r.exit_code == 0, r.stderr
+
+
+def test_site_config_compare_names_take_relation_ids(
+    twice: dict[str, Path], tmp_path: Path
+) -> None:
+    from mapper.errors import AmbiguousArea
+    from mapper.site_build import _named
+
+    db = tmp_path / "s.duckdb"
+    assert (
+        invoke("area", "from-pbf", twice["both"], "--admin-level", "10", "--db", db).exit_code == 0
+    )
+    got = _named(str(db), [f"relation/{FONTVIEILLE_2}", "Atlantis", "relation/1"])
+    assert got == [f"Fontvieille (relation {FONTVIEILLE_2})"]
+    with pytest.raises(AmbiguousArea, match="'Larvotto' matches 2 areas"):
+        _named(str(db), ["Larvotto"])
