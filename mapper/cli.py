@@ -389,11 +389,13 @@ def grid_cmd(area_name: str | None, res: int | None, fmt: str, db: str | None) -
               default="table", show_default=True, help="Output format.")  # fmt: skip
 @click.option("--res", type=int, help="H3 resolution for concentration (default: from the "
               "largest area; the same for every area).")  # fmt: skip
+@click.option("--at", "at", metavar="DATE", help="The store as of the end of this day, UTC "
+              "(YYYY-MM-DD): the newest snapshot at or before it stands for it.")  # fmt: skip
 @db_option
 @library_errors
 def compare_cmd(
     names: tuple[str, ...], all_areas: bool, kinds: tuple[str, ...], sort: str, fmt: str,
-    res: int | None, db: str | None,
+    res: int | None, at: str | None, db: str | None,
 ) -> None:  # fmt: skip
     """Cameras per km² and per 1,000 residents, area by area, with completeness beside them.
 
@@ -401,8 +403,10 @@ def compare_cmd(
     the data date and the attribution.
     """
     from mapper import compare, output
+    from mapper.history import parse_date
 
-    c = compare.compare(db, names, all_areas=all_areas, kinds=kinds, sort=sort, res=res)
+    when = parse_date(at, "--at") if at else None
+    c = compare.compare(db, names, all_areas=all_areas, kinds=kinds, sort=sort, res=res, at=when)
     if fmt == "json":
         click.echo(output.to_json(c.as_dict()))
     elif fmt == "csv":
@@ -547,6 +551,63 @@ def fetch_cmd(
             f"{a.name}: {r.osm_type}/{r.osm_id}, {level}{a.geodesic_km2:.2f} km², "
             f"population {a.population}; {s.cameras} cameras (snapshot {snap}{note})"
         )
+
+
+@cli.command("history")
+@click.argument("names", nargs=-1, required=True, metavar="AREA...")
+@click.option("--every", type=click.Choice(["month", "year"]), default="month",
+              show_default=True,
+              help="A history file's rows: one per period (snapshots: one each).")  # fmt: skip
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
+              show_default=True, help="Output format (csv and json list the ids).")  # fmt: skip
+@db_option
+@library_errors
+def history_cmd(names: tuple[str, ...], every: str, fmt: str, db: str | None) -> None:
+    """Per date, the mapped cameras in each area, those added, removed and retagged since the
+    date before, and the share with a direction.
+
+    One row per snapshot date; from an OSM history file (.osh.pbf), one per period. Every
+    date is counted inside the area's current boundary.
+    """
+    from mapper import history, output
+
+    series = history.history(db, names, every=every)
+    if fmt == "json":
+        click.echo(output.to_json({"series": [s.as_dict() for s in series],
+                                   "attribution": ATTRIBUTION}))  # fmt: skip
+    elif fmt == "csv":
+        notes = [s.note for s in series[:1]] + [f"Data {ATTRIBUTION}"]
+        rows = history.series_rows(series)
+        click.echo(output.to_csv(rows, history.SERIES_COLUMNS, notes), nl=False)
+    else:
+        click.echo(history.series_table(series))
+
+
+@cli.command("diff")
+@click.argument("names", nargs=-1, metavar="[AREA...]")
+@click.option("--from", "start", metavar="DATE", help="From the store as of this day "
+              "(default: the snapshot before the one that stands for --to).")  # fmt: skip
+@click.option("--to", "end", metavar="DATE", help="To the store as of this day (default: the "
+              "newest snapshot).")  # fmt: skip
+@click.option("--format", "fmt", type=click.Choice(["table", "geojson"]), default="table",
+              show_default=True, help="Output format.")  # fmt: skip
+@db_option
+@library_errors
+def diff_cmd(
+    names: tuple[str, ...], start: str | None, end: str | None, fmt: str, db: str | None
+) -> None:
+    """The cameras added, removed or retagged between two dates, in the areas or the store.
+
+    A DATE (YYYY-MM-DD) means the end of that day, UTC; the newest snapshot at or before it
+    stands for it.
+    """
+    from mapper import history, output
+
+    d = history.diff(db, names, start=start, end=end)
+    if fmt == "geojson":
+        click.echo(output.to_json(history.diff_geojson(d)))
+    else:
+        click.echo(history.diff_table(d))
 
 
 def main() -> None:

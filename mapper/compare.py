@@ -12,6 +12,7 @@ from __future__ import annotations
 import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import duckdb
@@ -153,8 +154,10 @@ def _row(
 def compare(
     db: str | None, names: Sequence[str] = (), *, all_areas: bool = False,
     kinds: Sequence[str] = (), sort: str = "per_km2", res: int | None = None,
+    at: datetime | None = None,
 ) -> Comparison:  # fmt: skip
-    """One row per area, ranked on ``sort``; every area on the same H3 resolution."""
+    """One row per area, ranked on ``sort``; every area on the same H3 resolution; ``at``:
+    the store as of that moment (:func:`mapper.history.as_of`)."""
     if sort not in SORT_KEYS:
         raise InputError(f"cannot sort by '{sort}'; use one of {', '.join(SORT_KEYS)}")
     if res is not None:
@@ -163,6 +166,10 @@ def compare(
         raise InputError("name the areas to compare, or pass --all (see 'camdensity area list')")
     with open_store(db) as con:
         prepare(con)
+        if at is not None:
+            from mapper.history import as_of
+
+            as_of(con, at)
         if all_areas:
             names = [r["name"] for r in sql.rows(con, "area-names")]
         areas = [get_area(con, n) for n in dict.fromkeys(names)]

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
-from mapper import _faults, sql
+from mapper import _faults, history, sql
 from mapper.errors import InputError, StoreOutdated
 from mapper.sources import Extract, read_file, sha256_of
 from mapper.store import open_store, store_path, transaction
@@ -160,6 +160,7 @@ def write_extract(con: duckdb.DuckDBPyConnection, ex: Extract) -> tuple[int, int
     try:
         sql.run(con, "cameras-drop-superseded", snapshot=ex.snapshot)
         inserted = sql.run(con, "cameras-insert-staged", source_id=source_id).fetchone()
+        history.keep_snapshot(con, ex, source_id)  # every snapshot kept (schema v4)
     finally:
         sql.run(con, "staged-drop")
         con.unregister("staged_rows")

@@ -104,3 +104,55 @@ SET osm_type = CASE WHEN source LIKE 'OSM way/%' THEN 'way'
     osm_name = CASE WHEN source NOT LIKE 'OSM %' AND name <> 'relation/' || osm_id
                     THEN regexp_replace(name, ' \(admin level [0-9]+\)$', '') END
 WHERE osm_id IS NOT NULL;
+
+-- name: schema-v4
+-- Every snapshot kept (mapper/history.py). `snapshot_cameras` holds each source's own copy
+-- of each of its cameras, with the element's OSM version and the time it was made
+-- (`edited`), whether or not a newer source holds the element; `cameras` stays the store's
+-- "now" (the newest copy of each element). A history file's rows are the versions in which
+-- an element was a visible camera, each valid from its timestamp to the next version's
+-- (`valid_to`, NULL while newest; `ended_by` says whether that next version deleted the
+-- element or took its camera tags away). `prior_known`: the version before this one is
+-- known (it is version 1, or the history file holds the one before), so `edited` is when
+-- it became a camera, not only a date it was a camera by. `snapshot_cover` is the box each
+-- snapshot speaks for (its header box, else the box of its nodes): a camera inside it that
+-- the snapshot lacks was not there at its date. A store from before keeps what it held:
+-- its stored cameras become their sources' snapshot rows (older copies that a newer source
+-- had replaced were not kept by earlier versions), each source's box its cover.
+CREATE TABLE snapshot_cameras (
+    source_id INTEGER NOT NULL,
+    osm_type VARCHAR NOT NULL,
+    osm_id BIGINT NOT NULL,
+    version INTEGER,
+    edited TIMESTAMP,
+    prior_known BOOLEAN,
+    valid_from TIMESTAMP,
+    valid_to TIMESTAMP,
+    ended_by VARCHAR,
+    lat DOUBLE NOT NULL,
+    lon DOUBLE NOT NULL,
+    tags MAP(VARCHAR, VARCHAR) NOT NULL,
+    kind VARCHAR NOT NULL,
+    visibility VARCHAR NOT NULL,
+    camera_type VARCHAR NOT NULL,
+    zone VARCHAR,
+    mount VARCHAR,
+    operator VARCHAR,
+    directions DOUBLE[][] NOT NULL,
+    direction_invalid BOOLEAN NOT NULL
+);
+CREATE TABLE snapshot_cover (
+    source_id INTEGER PRIMARY KEY,
+    min_lon DOUBLE NOT NULL,
+    min_lat DOUBLE NOT NULL,
+    max_lon DOUBLE NOT NULL,
+    max_lat DOUBLE NOT NULL
+);
+INSERT INTO snapshot_cameras
+SELECT source_id, osm_type, osm_id, NULL, NULL, NULL, NULL, NULL, NULL, lat, lon, tags, kind,
+       visibility, camera_type, zone, mount, operator, directions, direction_invalid
+FROM cameras;
+INSERT INTO snapshot_cover
+SELECT id, min_lon, min_lat, max_lon, max_lat FROM sources
+WHERE min_lon IS NOT NULL AND min_lat IS NOT NULL AND max_lon IS NOT NULL
+  AND max_lat IS NOT NULL;

@@ -171,7 +171,7 @@ def _history_of_monaco(out: Path, *, delete: int | None = None) -> None:
                 w.add_node(gone)
 
 
-def test_a_history_file_gives_each_camera_as_its_newest_visible_version(tmp_path: Path) -> None:
+def test_a_history_file_gives_each_camera_as_its_newest_visible_version_and_keeps_all(tmp_path: Path) -> None:
     deleted = min(ADDED_2023)
     path = tmp_path / "monaco.osh.pbf"
     _history_of_monaco(path, delete=deleted)
@@ -180,13 +180,18 @@ def test_a_history_file_gives_each_camera_as_its_newest_visible_version(tmp_path
     expected = _cameras(read_file(str(MONACO)).elements)
     assert {c[1] for c in expected} - {c[1] for c in _cameras(ex.elements)} == {deleted}
     assert _cameras(ex.elements) == {c for c in expected if c[1] != deleted}
-    assert any("history file" in w for w in ex.warnings)
-    # through the CLI: one warning, the cameras stored
+    # every version is kept (mapper/history.py stores them): the deleted camera's two
+    assert [(v.version, v.visible, v.matches) for v in ex.versions if v.osm_id == deleted] == [
+        (1, True, True),
+        (2, False, False),
+    ]
+    assert not ex.warnings
+    # through the CLI: no warning, the cameras stored
     db = tmp_path / "s.duckdb"
     r = invoke("ingest", "--db", str(db), str(path))
     assert r.exit_code == 0, r.stderr
     assert "13 cameras (osm-history" in r.stdout
-    assert r.stderr.count("Warning:") == 1 and "newest visible version" in r.stderr
+    assert "Warning:" not in r.stderr
 
 
 def test_faroe_history_file_is_read_without_cameras() -> None:

@@ -31,6 +31,25 @@ class Element:
     lon: float
     tags: dict[str, str]
     speed_camera: bool = False
+    version: int = 0  # the element's OSM version, 0 when the input does not say
+    timestamp: datetime | None = None  # when that version was made (UTC), when known
+
+
+@dataclass(slots=True)
+class Version:
+    """One version of an element read from an OSM history file (``osm.read_history``):
+    ``matches`` when it is visible and carries the tags asked for (a camera)."""
+
+    osm_type: str
+    osm_id: int
+    version: int
+    timestamp: datetime  # UTC, naive
+    visible: bool
+    matches: bool
+    lat: float  # NaN when not placed (deleted, or a way with a node missing)
+    lon: float
+    tags: dict[str, str]
+    speed_camera: bool = False
 
 
 @dataclass
@@ -45,6 +64,11 @@ class Extract:
     skipped_ways: list[int] = field(default_factory=list)
     rejected: int = 0
     warnings: list[str] = field(default_factory=list)
+    #: A history file's every version of every element that was a camera in one of them.
+    versions: list[Version] = field(default_factory=list)
+    #: The box of the file's nodes when its header has none and every node was read anyway
+    #: (the area a dated snapshot speaks for; see mapper/history.py).
+    extent: tuple[float, float, float, float] | None = None
 
 
 def sha256_of(path: Path) -> str:

@@ -9,8 +9,14 @@ Cameras are nodes and ways tagged ``man_made=surveillance`` (and, asked for, nod
 ``highway=speed_camera``). A node is taken where it stands; a way is placed at the mean of
 its distinct nodes, read in a second pass that only runs when the file has camera ways, and
 only for their nodes (an ``IdFilter``). A way with a node missing from the extract is skipped
-with a warning. Until history is stored, a history file gives the newest version of each
-element, when that version is visible and a camera, and says so in a warning.
+with a warning.
+
+History files (:func:`read_history`): every version of every element that was a camera in
+one of its versions, with its timestamp, version and visible flag; pass 1 finds their ids
+(C++ key filter), pass 2 reads all their versions (C++ id filter). The cameras of a history
+file "now" are the newest version of each such element, when it is visible and a camera. A
+way's versions are all placed at the mean of its nodes' newest visible locations (the
+positions of a way's nodes through time are not followed).
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ import gzip
 import math
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -31,7 +37,7 @@ import osmium.io
 
 from mapper.errors import InputError
 from mapper.progress import file_progress, wanted
-from mapper.sources import PBF, Element, Extract, _guard
+from mapper.sources import PBF, Element, Extract, Version, _guard
 
 #: The formats as ``Extract.format`` records them (PBF keeps its old name, ``pbf``).
 XML = "osm-xml"
@@ -202,37 +208,52 @@ def _filter(include_speed: bool) -> osmium.filter.KeyFilter:
 OsmObject = osmium.osm.Node | osmium.osm.Way
 
 
+def _utc(obj: OsmObject) -> datetime:
+    return obj.timestamp.astimezone(UTC).replace(tzinfo=None)
+
+
+@dataclass
+class _Way:
+    refs: list[int]
+    tags: dict[str, str]
+    version: int
+    timestamp: datetime
+
+
 @dataclass
 class _Found:
     nodes: dict[int, Element] = field(default_factory=dict)
-    ways: dict[int, tuple[list[int], dict[str, str]]] = field(default_factory=dict)
+    ways: dict[int, _Way] = field(default_factory=dict)
     newest: float = 0.0  # newest timestamp seen (only when every element was looked at)
+    extent: tuple[float, float, float, float] | None = None  # of every node, likewise
 
     def add(self, obj: OsmObject, speed: bool) -> None:
         """Keep a camera; an element repeated in the file (a duplicated block) is kept once."""
         if isinstance(obj, osmium.osm.Way):
-            self.ways.setdefault(obj.id, ([n.ref for n in obj.nodes], dict(obj.tags)))
+            refs = [n.ref for n in obj.nodes]
+            self.ways.setdefault(obj.id, _Way(refs, dict(obj.tags), obj.version, _utc(obj)))
         elif obj.id not in self.nodes:
             loc = obj.location
             lat, lon = (loc.lat, loc.lon) if loc.valid() else (math.nan, math.nan)
-            self.nodes[obj.id] = Element("node", obj.id, lat, lon, dict(obj.tags), speed)
-
-    def drop(self, obj: OsmObject) -> None:
-        (self.ways if isinstance(obj, osmium.osm.Way) else self.nodes).pop(obj.id, None)
+            self.nodes[obj.id] = Element(
+                "node", obj.id, lat, lon, dict(obj.tags), speed, obj.version, _utc(obj)
+            )
 
 
 def _cameras(
-    osm: OsmFile, include_speed: bool, every: bool
-) -> Iterator[tuple[OsmObject, bool] | float]:
+    osm: OsmFile, include_speed: bool, every: bool, found: _Found
+) -> Iterator[tuple[OsmObject, bool]]:
     """Camera nodes and ways as (element, speed camera only), in file order (each version, in
-    a history file). ``every``: no C++ filter, so that the newest timestamp of every element is
-    seen in the same pass (for files whose header carries no date); it comes last, as a float.
+    a history file). ``every``: no C++ filter, so that the newest timestamp of every element
+    and the box of every node are seen in the same pass (for files whose header carries no
+    date); they are set on ``found`` at the end.
     """
     entities = osmium.osm.NODE | osmium.osm.WAY
     fp = osmium.FileProcessor(osm.file, entities | osmium.osm.RELATION if every else entities)
     if not every:
         fp.with_filter(_filter(include_speed))
     newest = 0.0
+    box = [math.inf, math.inf, -math.inf, -math.inf]
     for obj in fp:
         if isinstance(obj, osmium.osm.Changeset):
             continue
@@ -240,42 +261,115 @@ def _cameras(
             stamp = obj.timestamp.timestamp()
             if stamp > newest:
                 newest = stamp
+            if isinstance(obj, osmium.osm.Node) and obj.location.valid():
+                _grow(box, obj.location.lon, obj.location.lat)
         if isinstance(obj, osmium.osm.Node | osmium.osm.Way):
             keep, speed = _is_camera(obj.tags, isinstance(obj, osmium.osm.Way), include_speed)
             if keep:
                 yield obj, speed
-    yield newest
+    if every and box[0] <= box[2]:
+        found.extent = (box[0], box[1], box[2], box[3])
+    found.newest = newest
+
+
+def _grow(box: list[float], lon: float, lat: float) -> None:
+    if lon < box[0]:
+        box[0] = lon
+    if lon > box[2]:
+        box[2] = lon
+    if lat < box[1]:
+        box[1] = lat
+    if lat > box[3]:
+        box[3] = lat
 
 
 def _read(osm: OsmFile, include_speed: bool, every: bool) -> _Found:
-    """The cameras of a file; of a history file, the newest version of each element that was
-    a camera in some version, when that version is visible and still a camera: pass 1 finds
-    the ids, pass 2 reads every version of just those (C++ id filter)."""
+    """The cameras of a file (of a history file: only its dates; see ``_history``)."""
     found = _Found()
-    ids: dict[bool, set[int]] = {False: set(), True: set()}  # is a way -> ids
-    for item in _cameras(osm, include_speed, every):
-        if isinstance(item, float):
-            found.newest = item
-        elif osm.history:
-            ids[isinstance(item[0], osmium.osm.Way)].add(item[0].id)
-        else:
-            found.add(*item)
-    if not osm.history or not (ids[False] or ids[True]):
-        return found
-    newest: dict[tuple[bool, int], int] = {}
-    fp = osmium.FileProcessor(osm.file, osmium.osm.NODE | osmium.osm.WAY)
-    for obj in fp.with_filter(osmium.filter.IdFilter(ids[False] | ids[True])):
-        if not isinstance(obj, osmium.osm.Node | osmium.osm.Way):
-            continue
-        way = isinstance(obj, osmium.osm.Way)
-        if obj.id not in ids[way] or obj.version < newest.get((way, obj.id), -1):
-            continue
-        newest[(way, obj.id)] = obj.version
-        found.drop(obj)
-        keep, speed = _is_camera(obj.tags, way, include_speed)
-        if obj.visible and keep:
+    for obj, speed in _cameras(osm, include_speed, every, found):
+        if not osm.history:
             found.add(obj, speed)
     return found
+
+
+Match = Callable[[osmium.osm.TagList, bool], tuple[bool, bool]]
+
+
+def _matcher(include_speed: bool, tag: tuple[str, str] | None) -> tuple[Match, object]:
+    """(what a version must carry, its C++ filter): cameras, or one tag ``key=value``."""
+    if tag is None:
+        return (lambda tags, way: _is_camera(tags, way, include_speed)), _filter(include_speed)
+    key, value = tag
+    return (lambda tags, way: ((tags.get(key) or "") == value, False)), osmium.filter.TagFilter(tag)
+
+
+def _history(
+    osm: OsmFile, include_speed: bool, tag: tuple[str, str] | None = None
+) -> tuple[list[Version], dict[int, list[int]]]:
+    """Every version of every node and way that matched in one of its versions, in id then
+    version order (placed later, for ways), and each way version's node refs (by index)."""
+    match, first = _matcher(include_speed, tag)
+    ids: dict[bool, set[int]] = {False: set(), True: set()}  # is a way -> ids
+    fp = osmium.FileProcessor(osm.file, osmium.osm.NODE | osmium.osm.WAY).with_filter(first)
+    for obj in fp:
+        if isinstance(obj, osmium.osm.Node | osmium.osm.Way):
+            way = isinstance(obj, osmium.osm.Way)
+            if match(obj.tags, way)[0]:
+                ids[way].add(obj.id)
+    out: dict[tuple[str, int, int], Version] = {}
+    refs: dict[tuple[str, int, int], list[int]] = {}
+    if ids[False] or ids[True]:
+        fp = osmium.FileProcessor(osm.file, osmium.osm.NODE | osmium.osm.WAY)
+        for obj in fp.with_filter(osmium.filter.IdFilter(ids[False] | ids[True])):
+            if not isinstance(obj, osmium.osm.Node | osmium.osm.Way):
+                continue
+            way = isinstance(obj, osmium.osm.Way)
+            if obj.id not in ids[way]:
+                continue
+            key = ("way" if way else "node", obj.id, obj.version)
+            if key in out:  # a duplicated block: the first copy stands
+                continue
+            keep, speed = match(obj.tags, way)
+            lat = lon = math.nan
+            if isinstance(obj, osmium.osm.Way):
+                refs[key] = [n.ref for n in obj.nodes]
+            elif obj.location.valid():
+                lat, lon = obj.location.lat, obj.location.lon
+            out[key] = Version(
+                key[0], obj.id, obj.version, _utc(obj), obj.visible, obj.visible and keep,
+                lat, lon, dict(obj.tags), speed,
+            )  # fmt: skip
+    order = sorted(out)
+    versions = [out[k] for k in order]
+    way_refs = {i: refs[k] for i, k in enumerate(order) if k in refs}
+    return versions, way_refs
+
+
+def read_history(
+    path: str, *, include_speed: bool = False, tag: tuple[str, str] | None = None
+) -> list[Version]:
+    """Every version (timestamp, version, visible flag, tags, position) of every element of a
+    history file that was a camera in one of its versions, in (type, id, version) order; with
+    ``tag=(key, value)``, of every element that carried that tag instead. A plain extract
+    holds one version of each element: the same rule gives those."""
+    osm = open_osm(path)
+    with reading(path):
+        versions, way_refs = _history(osm, include_speed, tag)
+        _place_ways(osm, versions, way_refs)
+    return versions
+
+
+def _place_ways(osm: OsmFile, versions: list[Version], way_refs: dict[int, list[int]]) -> None:
+    """Way versions at the mean of their nodes' newest visible locations (NaN: a node is
+    missing from the file)."""
+    wanted_refs = {r for rs in way_refs.values() for r in rs}
+    if not wanted_refs:
+        return
+    coords = _node_locations(osm, wanted_refs)
+    for i, rs in way_refs.items():
+        centre = _centroid(rs, coords)
+        if centre is not None:
+            versions[i].lat, versions[i].lon = centre
 
 
 def _node_locations(osm: OsmFile, refs: set[int]) -> dict[int, tuple[float, float]]:
@@ -320,9 +414,15 @@ def read_cameras(path: str, digest: str, *, include_speed: bool, progress: bool)
     ex.bbox = head.bbox
     every = head.timestamp is None
     with reading(path), file_progress(path, "reading cameras", show):
-        found = _read(osm, include_speed, every)
+        # a history file's dates come from this pass only when its header has none
+        found = _read(osm, include_speed, every) if every or not osm.history else _Found()
+        if osm.history:
+            versions, way_refs = _history(osm, include_speed)
+            _newest_of(found, versions, way_refs)
+            _place_ways(osm, versions, way_refs)
+            ex.versions = versions
         coords: dict[int, tuple[float, float]] = {}
-        refs = {ref for way_refs, _ in found.ways.values() for ref in way_refs}
+        refs = {ref for way in found.ways.values() for ref in way.refs}
         if refs:
             coords = _node_locations(osm, refs)
     for e in found.nodes.values():
@@ -330,12 +430,16 @@ def read_cameras(path: str, digest: str, *, include_speed: bool, progress: bool)
             ex.elements.append(e)
         else:
             ex.rejected += 1
-    for ident, (way_refs, tags) in found.ways.items():
-        centre = _centroid(way_refs, coords)
+    for ident, way in found.ways.items():
+        centre = _centroid(way.refs, coords)
         if centre is None:
             ex.skipped_ways.append(ident)
         else:
-            ex.elements.append(Element("way", ident, centre[0], centre[1], tags))
+            ex.elements.append(
+                Element("way", ident, *centre, way.tags, False, way.version, way.timestamp)
+            )
+    if head.bbox is None:
+        ex.extent = found.extent
     if head.timestamp is not None:
         ex.snapshot, ex.snapshot_kind = head.timestamp, "header"
     else:
@@ -343,9 +447,20 @@ def read_cameras(path: str, digest: str, *, include_speed: bool, progress: bool)
         if newest > 0:
             ex.snapshot = datetime.fromtimestamp(newest, UTC).replace(tzinfo=None)
             ex.snapshot_kind = "newest-element"
-    if osm.history:
-        ex.warnings.append(
-            f"{path}: a history file: each camera is taken as its newest visible version "
-            "(earlier versions are not stored yet)"
-        )
     return ex
+
+
+def _newest_of(found: _Found, versions: list[Version], way_refs: dict[int, list[int]]) -> None:
+    """A history file's cameras now: the newest version of each element, when it is visible
+    and a camera (``versions`` are in type, id, version order)."""
+    for i, v in enumerate(versions):
+        after = versions[i + 1] if i + 1 < len(versions) else None
+        last = after is None or (after.osm_type, after.osm_id) != (v.osm_type, v.osm_id)
+        if not (last and v.matches):
+            continue
+        if v.osm_type == "way":
+            found.ways[v.osm_id] = _Way(way_refs[i], v.tags, v.version, v.timestamp)
+        else:
+            found.nodes[v.osm_id] = Element(
+                "node", v.osm_id, v.lat, v.lon, v.tags, v.speed_camera, v.version, v.timestamp
+            )

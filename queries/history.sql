@@ -1,0 +1,121 @@
+-- name: snapshot-insert-staged
+-- Keep a source's own copy of each staged camera (mapper/history.py): the staged view
+-- (queries/ingest.sql) joined on its row number to what the snapshot adds (snapshot_rows:
+-- version, edit time, validity of a history file's versions). Version 0 means the input
+-- did not say, and an empty `ended_by` no end: both are stored as NULL.
+-- params: source_id
+-- bind: relation
+INSERT INTO snapshot_cameras
+SELECT $source_id, s.osm_type, s.osm_id, nullif(CAST(x.version AS INTEGER), 0), x.edited,
+       CASE WHEN x.version <> 0 THEN x.prior_known END, x.valid_from, x.valid_to,
+       nullif(CAST(x.ended_by AS VARCHAR), ''), s.lat, s.lon, s.tags, s.kind,
+       s.visibility, s.camera_type, s.zone, s.mount, s.operator, s.directions,
+       s.direction_invalid
+FROM staged s JOIN snapshot_rows x ON x.seq = s.seq;
+
+-- name: snapshot-cover-insert
+-- The box a snapshot speaks for.
+-- params: source_id, min_lon, min_lat, max_lon, max_lat
+-- bind: relation
+INSERT INTO snapshot_cover VALUES ($source_id, $min_lon, $min_lat, $max_lon, $max_lat);
+
+-- name: macro-cameras-at
+-- The store's cameras as of a moment `d` (a TIMESTAMP, UTC), in the columns of `cameras`.
+-- Each dated source stands for its snapshot date; a history file (format 'osm-history') for
+-- any moment up to its own date, through the version valid then. Of the sources that stand
+-- at `d`, the one with the newest date wins each element (a tie: the later ingest): a copy
+-- is left out when a newer source holds the same element (in any version) or covers its
+-- position (snapshot_cover) without it. Undated sources take no part in history.
+CREATE OR REPLACE TEMP MACRO cameras_at(d) AS TABLE
+WITH src AS MATERIALIZED (
+    SELECT s.id, CASE WHEN s.format = 'osm-history' THEN least(s.snapshot, d) ELSE s.snapshot END
+               AS eff,
+           v.min_lon, v.min_lat, v.max_lon, v.max_lat
+    FROM sources s LEFT JOIN snapshot_cover v ON v.source_id = s.id
+    WHERE s.snapshot IS NOT NULL AND (s.format = 'osm-history' OR s.snapshot <= d)
+),
+copies AS MATERIALIZED (
+    SELECT k.*, src.eff
+    FROM snapshot_cameras k JOIN src ON src.id = k.source_id
+    WHERE k.valid_from IS NULL OR (k.valid_from <= d AND (k.valid_to IS NULL OR k.valid_to > d))
+),
+known AS MATERIALIZED (
+    SELECT DISTINCT k.source_id, k.osm_type, k.osm_id, src.eff
+    FROM snapshot_cameras k JOIN src ON src.id = k.source_id
+)
+SELECT c.osm_type, c.osm_id, c.lat, c.lon, c.tags, c.kind, c.visibility, c.camera_type,
+       c.zone, c.mount, c.operator, c.directions, c.direction_invalid, c.source_id
+FROM copies c
+WHERE NOT EXISTS (
+        SELECT 1 FROM known n
+        WHERE n.osm_type = c.osm_type AND n.osm_id = c.osm_id
+          AND (n.eff > c.eff OR (n.eff = c.eff AND n.source_id > c.source_id))
+      )
+  AND NOT EXISTS (
+        SELECT 1 FROM src s2
+        WHERE (s2.eff > c.eff OR (s2.eff = c.eff AND s2.id > c.source_id))
+          AND c.lon BETWEEN s2.min_lon AND s2.max_lon
+          AND c.lat BETWEEN s2.min_lat AND s2.max_lat
+      );
+
+-- name: history-as-of
+-- The connection's `cameras` become the store's cameras as of $at (a temporary table that
+-- hides the stored table for this connection only; the store is not written).
+-- params: at
+CREATE OR REPLACE TEMP TABLE cameras AS
+SELECT * FROM cameras_at(CAST($at AS TIMESTAMP));
+
+-- name: history-moments
+-- The dated sources, oldest first: each one's date, format, and the box it speaks for (its
+-- cover, else the box of its own cameras); a history file's first camera version too.
+SELECT s.id, s.path, s.format, s.snapshot,
+       coalesce(v.min_lon, b.min_lon) AS min_lon, coalesce(v.min_lat, b.min_lat) AS min_lat,
+       coalesce(v.max_lon, b.max_lon) AS max_lon, coalesce(v.max_lat, b.max_lat) AS max_lat,
+       b.first_version
+FROM sources s
+LEFT JOIN snapshot_cover v ON v.source_id = s.id
+LEFT JOIN (
+    SELECT source_id, min(lon) AS min_lon, min(lat) AS min_lat, max(lon) AS max_lon,
+           max(lat) AS max_lat, min(valid_from) AS first_version
+    FROM snapshot_cameras GROUP BY source_id
+) b ON b.source_id = s.id
+WHERE s.snapshot IS NOT NULL
+ORDER BY s.snapshot, s.id;
+
+-- name: history-area-state
+-- The cameras inside an area now (after history-as-of: as of that moment), with what a
+-- series and a diff need.
+-- params: area_id
+SELECT osm_type, osm_id, lat, lon, tags, visibility, camera_type, len(directions) > 0 AS aimed,
+       source_id
+FROM area_cameras($area_id)
+ORDER BY osm_type, osm_id;
+
+-- name: history-store-state
+-- Every camera of the store now (after history-as-of: as of that moment).
+SELECT osm_type, osm_id, lat, lon, tags, visibility, camera_type, len(directions) > 0 AS aimed,
+       source_id
+FROM cameras
+ORDER BY osm_type, osm_id;
+
+-- name: history-first-mapped
+-- Per element, the earliest time a copy shows it as a camera, and whether that is when it
+-- was mapped (`prior_known`: version 1, or a history file holding the version before) or
+-- only a date it was mapped by. NULL `edited`: the input did not say.
+SELECT osm_type, osm_id,
+       min(coalesce(valid_from, edited)) AS first_seen,
+       bool_or(prior_known AND coalesce(valid_from, edited) = first_edit) AS exact
+FROM (
+    SELECT *, min(coalesce(valid_from, edited)) OVER (PARTITION BY osm_type, osm_id)
+              AS first_edit
+    FROM snapshot_cameras
+)
+GROUP BY osm_type, osm_id;
+
+-- name: history-ended
+-- Cameras a history file shows deleted or untagged: when, and which.
+SELECT osm_type, osm_id, max(valid_to) AS ended, arg_max(ended_by, valid_to) AS ended_by
+FROM snapshot_cameras
+WHERE valid_from IS NOT NULL
+GROUP BY osm_type, osm_id
+HAVING count(*) FILTER (WHERE valid_to IS NULL) = 0;
