@@ -293,6 +293,10 @@ def test_unreadable_files_are_input_errors(tmp_path: Path) -> None:
         boundaries_from_osm(str(cut))
     with pytest.raises(InputError, match="cannot be read"):
         boundaries_from_osm(str(tmp_path / "absent.osm.pbf"))
+    history = tmp_path / "synthetic.osh.pbf"
+    _write_synthetic(history)
+    with pytest.raises(InputError, match="a history file; boundaries are read from a snapshot"):
+        boundaries_from_osm(str(history))
     text = tmp_path / "notes.osm.pbf"
     text.write_text("no OSM here\n", encoding="utf-8")
     with pytest.raises(InputError, match="not an OSM file"):
