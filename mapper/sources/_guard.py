@@ -153,7 +153,6 @@ def _pbf(path: str, f: BinaryIO, size: int) -> None:
     """Walk the blob framing: sizes within the format's limits, a compression libosmium
     reads, and the content the blobs declare within the bound."""
     pos = declared = 0
-    methods: set[str] = set()
     while pos < size:
         f.seek(pos)
         head = f.read(4)
@@ -164,31 +163,32 @@ def _pbf(path: str, f: BinaryIO, size: int) -> None:
             raise _corrupt(path, f"a blob header of {n} bytes at byte {pos}")
         try:
             datasize = _fields(f.read(n)).get(3, 0)
-            if not isinstance(datasize, int) or not 0 < datasize <= MAX_BLOB:
-                raise _corrupt(path, f"a blob of {datasize!r} bytes at byte {pos}")
-            end = pos + 4 + n + datasize
-            if end > size:
-                raise _corrupt(path, f"ends inside a blob at byte {pos}")
+        except ValueError:
+            raise _corrupt(path, f"a malformed blob header at byte {pos}") from None
+        if not isinstance(datasize, int) or not 0 < datasize <= MAX_BLOB:
+            raise _corrupt(path, f"a blob of {datasize!r} bytes at byte {pos}")
+        end = pos + 4 + n + datasize
+        if end > size:
+            raise _corrupt(path, f"ends inside a blob at byte {pos}")
+        try:
             method, raw_size = _blob(f, end)
-        except ValueError as exc:
-            raise _corrupt(path, f"{exc} at byte {pos}") from None
+        except ValueError:
+            raise _corrupt(path, f"a malformed blob at byte {pos}") from None
         if method == "unknown":
             raise _corrupt(path, f"a blob without data at byte {pos}")
-        if method != "none" and raw_size < 0:
-            raise _corrupt(path, f"a compressed blob without its size (raw_size) at byte {pos}")
-        if method != "none" and not 0 < raw_size <= MAX_BLOB:
-            raise _corrupt(path, f"a blob that says it inflates to {raw_size} bytes at byte {pos}")
-        methods.add(method)
-        declared += datasize if method == "none" else raw_size
-        pos = end
-    for method in sorted(methods - {"none", "zlib"}):
-        if not _reads(method):
+        if method not in ("none", "zlib") and not _reads(method):
             raise InputError(
                 f"{path}: PBF blocks compressed with {method}, which the OSM reader (libosmium) "
                 f"cannot read; get the file with zlib blocks (the usual PBF), or rewrite it: "
                 f"osmium cat {path} -o OUT.osm.pbf -f pbf,pbf_compression=zlib (needs an "
                 f"osmium-tool that reads {method})"
             )
+        if method != "none" and raw_size < 0:
+            raise _corrupt(path, f"a compressed blob without its size (raw_size) at byte {pos}")
+        if method != "none" and not 0 < raw_size <= MAX_BLOB:
+            raise _corrupt(path, f"a blob that says it inflates to {raw_size} bytes at byte {pos}")
+        declared += datasize if method == "none" else raw_size
+        pos = end
     if declared > _bound(size):
         raise _bomb(path, f"PBF blocks that declare {_size(declared)} of data", size)
 

@@ -13,18 +13,22 @@ only (:mod:`tests.robustness.pbfcodec`), never by the reader under test.
 from __future__ import annotations
 
 import bz2
+import gzip
 import lzma
 import struct
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 from tests.conftest import MUNICH
-from tests.robustness.pbfcodec import blobs, make_blob
+from tests.robustness.pbfcodec import blobs, field, make_blob
 
 GiB = 1 << 30
 MiB = 1 << 20
+#: The PBF format's limit on what one block inflates to.
+MAX_BLOCK = 32 * MiB
 #: How much the bombs inflate to.
 BOMB = 4 * GiB
 _CHUNK = 16 * MiB
@@ -114,15 +118,27 @@ def lz4_literals(data: bytes) -> bytes:
 
 
 # ------------------------------------------------------------------------------ files
+#: The reader's words for a file it cannot read (mapper.sources.osm.reading, _guard).
+CORRUPT = "truncated or corrupt OSM file"
+BOMB_REFUSED = "refused as a compression bomb"
+#: The reader's words for content that is not OSM data (its first inflated bytes are looked at).
+NOT_OSM = "not an OSM file"
+
+
 @dataclass
 class Hostile:
-    """One hostile file: its name (with the suffix a user would give it) and its bytes."""
+    """One hostile file: its name (with the suffix a user would give it), its bytes, and what
+    ``camdensity ingest`` must do with it: fail with an ``Error:`` line holding ``fragment``,
+    or (``cameras`` set) read it, storing that many cameras."""
 
     name: str
     content: Callable[[], bytes]
     what: str
+    fragment: str = ""
+    cameras: int | None = None
 
 
+@cache
 def _munich() -> tuple[bytes, bytes, bytes, bytes]:
     """The Munich PBF split around its first data block: before, block, after, whole."""
     data = MUNICH.read_bytes()
@@ -135,6 +151,7 @@ def _pbf_with_first(raw: bytes) -> bytes:
     return before + raw + after
 
 
+@cache
 def munich_xml() -> bytes:
     """The Munich extract as OSM XML, written by pyosmium."""
     import tempfile
@@ -147,6 +164,20 @@ def munich_xml() -> bytes:
             for obj in osmium.FileProcessor(str(MUNICH)):
                 w.add(obj)
         return out.read_bytes()
+
+
+@cache
+def _zeros() -> Deflated:
+    return deflate(*fill(b"\0"))
+
+
+def _zstd_zeros() -> bytes:
+    return zstd_frame(b"", rle=BOMB)
+
+
+@cache
+def _xz_zeros() -> bytes:
+    return xz_fill(b"\0")
 
 
 def pbf_compressed_with(method: str) -> bytes:
@@ -176,6 +207,15 @@ def pbf_written_with_lz4() -> bytes:
         return out.read_bytes()
 
 
+def padded_blocks(count: int = 200) -> bytes:
+    """The Munich PBF with ``count`` data blocks inserted that each inflate to 32 MiB of a
+    string table (one long string of spaces): 6 MB that libosmium inflates to 6 GiB."""
+    block = field(1, field(1, b"") + field(1, b" " * (MAX_BLOCK - 80)))
+    raw = make_blob("OSMData", block, compressed=deflate((block, 1)).zlib())
+    before, _, _, data = _munich()
+    return before + raw * count + data[len(before) :]
+
+
 _XML_HEAD = b"<?xml version='1.0' encoding='UTF-8'?>\n"
 _NODE = (
     b'<node id="1" version="1" timestamp="2020-07-20T00:00:00Z" lat="48.137" lon="11.575">'
@@ -203,93 +243,118 @@ def parameter_entity() -> bytes:
 
 
 def external_dtd() -> bytes:
+    """An external DTD that might declare the entity used: expat does not load it, and
+    libosmium reads the node with the reference left out."""
     return _doc(b'<!DOCTYPE osm SYSTEM "file:///etc/passwd">', b"&xxe;")
 
 
 _OSM_OPEN = _XML_HEAD + b'<osm version="0.6" generator="hostile">\n'
+MUNICH_CAMERAS = 209
 
 
 def hostile_files() -> list[Hostile]:
-    """Every hostile file, each built when asked for (some take a second or two)."""
-    before, block, after, data = _munich()
-    bomb = deflate(*fill(b"\0"))
+    """Every hostile file, each built when asked for (the bombs take a second or two)."""
+    before, block, _, data = _munich()
 
     def pbf_blob(**kw: object) -> Callable[[], bytes]:
-        return lambda: _pbf_with_first(make_blob("OSMData", block, **kw))  # type: ignore[arg-type]
+        """The Munich PBF with its first data block rewritten (a callable value in ``kw`` is
+        called when the file is built)."""
+
+        def build() -> bytes:
+            args = {k: v() if callable(v) else v for k, v in kw.items()}
+            return _pbf_with_first(make_blob("OSMData", block, **args))  # type: ignore[arg-type]
+
+        return build
 
     xml = munich_xml
+    raw_size = "without its size (raw_size)"
     return [
+        # PBF: compressed blobs without raw_size, lzma, sizes that lie or pass the limits.
         Hostile("pbf-zlib-bomb-no-raw-size.osm.pbf",
-                pbf_blob(compressed=bomb.zlib(), omit_raw_size=True),
-                "a zlib blob without raw_size that inflates to 4 GiB"),
+                pbf_blob(compressed=lambda: _zeros().zlib(), omit_raw_size=True),
+                "a zlib blob without raw_size that inflates to 4 GiB", raw_size),
         Hostile("pbf-zlib-no-raw-size.osm.pbf", pbf_blob(omit_raw_size=True),
-                "a real block, zlib, without raw_size"),
+                "a real block, zlib, without raw_size", raw_size),
         Hostile("pbf-lzma-bomb-no-raw-size.osm.pbf",
-                pbf_blob(compressed=xz_fill(b"\0"), method="lzma", omit_raw_size=True),
-                "an lzma (xz) blob without raw_size that inflates to 4 GiB"),
+                pbf_blob(compressed=_xz_zeros, method="lzma", omit_raw_size=True),
+                "an lzma (xz) blob without raw_size, inflating to 4 GiB", "compressed with lzma"),
         Hostile("pbf-lzma-bomb-raw-size-32mib.osm.pbf",
-                pbf_blob(compressed=xz_fill(b"\0"), method="lzma", raw_size=32 * MiB),
-                "an lzma (xz) blob that says 32 MiB and inflates to 4 GiB"),
+                pbf_blob(compressed=_xz_zeros, method="lzma", raw_size=32 * MiB),
+                "an lzma (xz) blob that says 32 MiB and inflates to 4 GiB", "compressed with lzma"),
         Hostile("pbf-lzma-real-block.osm.pbf",
                 pbf_blob(compressed=lzma.compress(block), method="lzma"),
-                "a real block, lzma (xz), raw_size right"),
+                "a real block, lzma (xz), raw_size right", "compressed with lzma"),
         Hostile("pbf-zlib-bomb-raw-size-small.osm.pbf",
-                pbf_blob(compressed=bomb.zlib(), raw_size=len(block)),
-                "raw_size says the real block's size, the stream inflates to 4 GiB"),
+                pbf_blob(compressed=lambda: _zeros().zlib(), raw_size=len(block)),
+                "raw_size says the real block's size, the stream inflates to 4 GiB", CORRUPT),
         Hostile("pbf-zlib-bomb-raw-size-32mib.osm.pbf",
-                pbf_blob(compressed=bomb.zlib(), raw_size=32 * MiB),
-                "raw_size says 32 MiB (the limit), the stream inflates to 4 GiB"),
+                pbf_blob(compressed=lambda: _zeros().zlib(), raw_size=32 * MiB),
+                "raw_size says 32 MiB (the limit), the stream inflates to 4 GiB", CORRUPT),
         Hostile("pbf-raw-size-half.osm.pbf", pbf_blob(raw_size=len(block) // 2),
-                "a real block whose raw_size is half its size"),
+                "a real block whose raw_size is half its size", CORRUPT),
         Hostile("pbf-raw-size-double.osm.pbf", pbf_blob(raw_size=len(block) * 2),
-                "a real block whose raw_size is twice its size"),
+                "a real block whose raw_size is twice its size", CORRUPT),
         Hostile("pbf-raw-size-2gb.osm.pbf", pbf_blob(raw_size=2**31 - 1),
-                "a real block whose raw_size says 2 GB"),
+                "a real block whose raw_size says 2 GB", CORRUPT),
         Hostile("pbf-datasize-2gb.osm.pbf", pbf_blob(datasize=2**31 - 1),
-                "a blob header that says its blob is 2 GB"),
+                "a blob header that says its blob is 2 GB", CORRUPT),
         Hostile("pbf-header-length-2gb.osm.pbf",
                 lambda: before + b"\x7f\xff\xff\xff" + data[len(before) + 4 :],
-                "a blob-header length of 2 GB"),
+                "a blob-header length of 2 GB", CORRUPT),
         Hostile("pbf-raw-blob-33mib.osm.pbf",
                 pbf_blob(compressed=bytes(33 * MiB), method="raw"),
-                "an uncompressed blob of 33 MiB (over the format's 32 MiB)"),
+                "an uncompressed blob of 33 MiB (over the format's 32 MiB)", CORRUPT),
+        Hostile("pbf-padded-blocks.osm.pbf", padded_blocks,
+                "200 blocks of 32 KiB, each inflating to 32 MiB of valid padding", BOMB_REFUSED),
         Hostile("pbf-truncated.osm.pbf", lambda: data[: len(data) // 2],
-                "the Munich PBF cut in half"),
+                "the Munich PBF cut in half", CORRUPT),
+        # PBF: compressions this libosmium reads (lz4) and does not (zstd).
         Hostile("pbf-lz4.osm.pbf", lambda: pbf_compressed_with("lz4"),
-                "every data block lz4 (literals), valid"),
+                "every data block lz4 (literals), valid", cameras=MUNICH_CAMERAS),
         Hostile("pbf-lz4-libosmium.osm.pbf", pbf_written_with_lz4,
-                "the Munich PBF as libosmium writes it with lz4"),
+                "the Munich PBF as libosmium writes it with lz4", cameras=MUNICH_CAMERAS),
         Hostile("pbf-lz4-raw-size-small.osm.pbf",
                 pbf_blob(compressed=lz4_literals(block), method="lz4", raw_size=len(block) // 2),
-                "an lz4 block whose raw_size is half its size"),
+                "an lz4 block whose raw_size is half its size", CORRUPT),
         Hostile("pbf-zstd.osm.pbf", lambda: pbf_compressed_with("zstd"),
-                "every data block zstd (raw blocks), valid zstd"),
+                "every data block zstd (raw blocks), valid zstd", "compressed with zstd"),
         Hostile("pbf-zstd-bomb.osm.pbf",
-                pbf_blob(compressed=zstd_frame(b"", rle=BOMB), method="zstd", raw_size=len(block)),
-                "a zstd blob (RLE blocks) that inflates to 4 GiB"),
-        Hostile("xml-billion-laughs.osm", billion_laughs, "nested entity expansion"),
-        Hostile("xml-external-entity.osm", external_entity, "an external general entity"),
-        Hostile("xml-parameter-entity.osm", parameter_entity, "an external parameter entity"),
-        Hostile("xml-external-dtd.osm", external_dtd, "an external DTD, an entity from it"),
-        Hostile("gz-zeros.osm.gz", lambda: deflate(*fill(b"\0")).gzip(),
-                "gzip of 4 GiB of zeros"),
+                pbf_blob(compressed=_zstd_zeros, method="zstd", raw_size=len(block)),
+                "a zstd blob (RLE blocks) that inflates to 4 GiB", "compressed with zstd"),
+        # OSM XML: entities.
+        Hostile("xml-billion-laughs.osm", billion_laughs, "nested entity expansion",
+                "declares entities"),
+        Hostile("xml-external-entity.osm", external_entity, "an external general entity",
+                "declares entities"),
+        Hostile("xml-parameter-entity.osm", parameter_entity, "an external parameter entity",
+                "declares entities"),
+        Hostile("xml-external-dtd.osm", external_dtd, "an external DTD, an entity from it",
+                cameras=1),
+        Hostile("xml-truncated.osm", lambda: _cut(xml(), 0.5), "the Munich XML cut in half",
+                CORRUPT),
+        # Compressed XML: bombs and truncation.
+        Hostile("gz-zeros.osm.gz", lambda: _zeros().gzip(), "gzip of 4 GiB of zeros",
+                NOT_OSM),
         Hostile("gz-xml-then-whitespace.osm.gz",
                 lambda: deflate((xml(), 1), *fill(b" ")).gzip(),
-                "the Munich XML, then 4 GiB of spaces"),
+                "the Munich XML, then 4 GiB of spaces", BOMB_REFUSED),
         Hostile("gz-whitespace-inside.osm.gz",
                 lambda: deflate((_OSM_OPEN, 1), *fill(b" "), (b"</osm>\n", 1)).gzip(),
-                "<osm>, 4 GiB of spaces, </osm>: well-formed"),
-        Hostile("gz-truncated.osm.gz", lambda: _cut(deflate((xml(), 1)).gzip(), 0.5),
-                "the Munich XML gzipped, cut in half"),
-        Hostile("gz-no-trailer.osm.gz", lambda: deflate((xml(), 1)).gzip()[:-8],
-                "the Munich XML gzipped, without its 8-byte trailer"),
-        Hostile("bz2-zeros.osm.bz2", lambda: bzip2_fill(b"\0"), "bzip2 of 4 GiB of zeros"),
+                "<osm>, 4 GiB of spaces, </osm>: well-formed", BOMB_REFUSED),
+        Hostile("gz-second-stream-bomb.osm.gz",
+                lambda: gzip.compress(xml()) + _zeros().gzip(),
+                "the Munich XML gzipped, then a second gzip stream of 4 GiB", BOMB_REFUSED),
+        Hostile("gz-truncated.osm.gz", lambda: _cut(gzip.compress(xml()), 0.5),
+                "the Munich XML gzipped, cut in half", CORRUPT),
+        Hostile("gz-no-trailer.osm.gz", lambda: gzip.compress(xml())[:-8],
+                "the Munich XML gzipped, without its 8-byte trailer", CORRUPT),
+        Hostile("bz2-zeros.osm.bz2", lambda: bzip2_fill(b"\0"), "bzip2 of 4 GiB of zeros",
+                NOT_OSM),
         Hostile("bz2-xml-then-whitespace.osm.bz2",
                 lambda: bz2.compress(xml()) + bzip2_fill(b" "),
-                "the Munich XML, then 4 GiB of spaces (concatenated streams)"),
+                "the Munich XML, then 4 GiB of spaces (concatenated streams)", BOMB_REFUSED),
         Hostile("bz2-truncated.osm.bz2", lambda: _cut(bz2.compress(xml()), 0.5),
-                "the Munich XML bzipped, cut in half"),
-        Hostile("xml-truncated.osm", lambda: _cut(xml(), 0.5), "the Munich XML cut in half"),
+                "the Munich XML bzipped, cut in half", CORRUPT),
     ]  # fmt: skip
 
 

@@ -1,4 +1,6 @@
-"""Issue 9, part 1: every reader against malformed files made from the shipped samples.
+"""Issue 9, part 1: every reader against malformed files made from the shipped samples
+(issue 14: OSM files, PBF and XML, are all read by libosmium behind mapper.sources._guard;
+the hostile files of tests/robustness/bombs.py are in the PBF and XML corpora).
 
 Each corpus file runs in its own process (a child forked by :mod:`tests.robustness.forkrun`,
 so the imports are paid once), on its own copy of a store. A damaged file must give exactly
@@ -31,6 +33,7 @@ TIMEOUT = 120  # seconds per file; generous for a loaded two-core machine
 #: The command for each format; FILE is the corpus file.
 COMMANDS: dict[str, list[str]] = {
     "pbf": ["ingest", "-q", "FILE"],
+    "xml": ["ingest", "-q", "FILE"],
     "overpass": ["ingest", "-q", "FILE"],
     "geojson": ["ingest", "-q", "FILE"],
     "boundary": ["area", "add", "Fuzzed", "--boundary", "FILE"],
@@ -44,6 +47,7 @@ def corpora(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[Case]]:
     root = tmp_path_factory.mktemp("corpus")
     out = {
         "pbf": corpus.pbf_corpus(root / "pbf"),
+        "xml": corpus.xml_corpus(root / "xml"),
         "overpass": corpus.overpass_corpus(root / "overpass"),
         "geojson": corpus.geojson_corpus(root / "geojson"),
         "boundary": corpus.boundary_corpus(root / "boundary"),
@@ -150,7 +154,7 @@ def _run_corpus(
     assert not report, "\n".join(report)
 
 
-FORMATS = ["pbf", "overpass", "geojson", "boundary", "config"]
+FORMATS = ["pbf", "xml", "overpass", "geojson", "boundary", "config"]
 
 
 def _seed(fmt: str, monaco_seed: Path, request: pytest.FixtureRequest) -> Path:
@@ -172,24 +176,34 @@ def test_damaged_files_are_refused_and_change_nothing(
     request: pytest.FixtureRequest,
 ) -> None:  # fmt: skip
     seed = _seed(fmt, monaco_seed, request)
-    _run_corpus(fmt, corpora[fmt], seed, tmp_path, lambda c: c.expect == "error")
+    _run_corpus(fmt, corpora[fmt], seed, tmp_path, lambda c: c.expect == "error" and not c.known)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("fmt", ["pbf", "overpass", "geojson", "boundary"])
+@pytest.mark.parametrize("fmt", ["pbf", "xml", "overpass", "geojson", "boundary"])
 def test_still_valid_files_are_read_with_bad_elements_counted(
     fmt: str, corpora: dict[str, list[Case]], monaco_seed: Path, tmp_path: Path
 ) -> None:
-    _run_corpus(fmt, corpora[fmt], monaco_seed, tmp_path, lambda c: c.expect == "ok")
+    _run_corpus(
+        fmt, corpora[fmt], monaco_seed, tmp_path, lambda c: c.expect == "ok" and not c.known
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="known reader defects (Case.known): fix, then drop them")
+def test_known_reader_defects(
+    corpora: dict[str, list[Case]], monaco_seed: Path, tmp_path: Path
+) -> None:
+    for fmt, cases in corpora.items():
+        if any(c.known for c in cases):
+            _run_corpus(fmt, cases, monaco_seed, tmp_path, lambda c: bool(c.known))
 
 
 @pytest.mark.slow
 def test_damaged_pbfs_are_refused_by_area_from_pbf(
     corpora: dict[str, list[Case]], monaco_seed: Path, tmp_path: Path
 ) -> None:
-    """The same damaged extracts through the boundary reader (which has no header check of
-    its own: a header's unknown required feature is caught by ingest's pyosmium read only)."""
-    _run_corpus(
-        "pbf-areas", corpora["pbf"], monaco_seed, tmp_path,
-        lambda c: c.expect == "error" and c.name != "header-requires-unknown-feature",
-    )  # fmt: skip
+    """The same damaged extracts through the boundary reader (the same libosmium reader,
+    behind the same guard, as ingest)."""
+    _run_corpus("pbf-areas", corpora["pbf"], monaco_seed, tmp_path,
+                lambda c: c.expect == "error" and not c.known)  # fmt: skip
