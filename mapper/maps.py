@@ -304,13 +304,28 @@ def render(
     ``assets``: "inline" (one self-contained file), "cdn" (folium's CDN links), or "link"
     (relative links to ``asset_prefix``, for the static site, which copies the files there).
     """
-    from mapper.compare import compare_areas, shared_resolution
+    _check_names(names, res)
+    _check_output(out, assets)
+    ps = map_panels(db, names, res=res, show_private=show_private)
+    return write_map(ps, out, scheme=scheme, bins=bins, show_private=show_private, tiles=tiles,
+                     assets=assets, asset_prefix=asset_prefix)  # fmt: skip
 
+
+def _check_names(names: list[str], res: int | None) -> None:
     if not names:
         raise InputError("name at least one area (see 'camdensity area list')")
     if res is not None:
         check_resolution(res)
-    _check_output(out, assets)
+
+
+def map_panels(
+    db: str | None, names: list[str], *, res: int | None = None, show_private: bool = False
+) -> list[Panel]:
+    """The panels of a map of ``names`` (``areas.get`` names), with their figures, read from
+    the store; every panel at one resolution (``res``, else the largest area's)."""
+    from mapper.compare import compare_areas, shared_resolution
+
+    _check_names(names, res)
     with open_store(db) as con:
         prepare(con)
         areas = [get_area(con, n) for n in dict.fromkeys(names)]
@@ -318,8 +333,7 @@ def render(
         ps = panels(con, areas, r, show_private)
         comparison = compare_areas(con, areas, res=r, grids={p.area["id"]: p.cells for p in ps})
     attach_figures(ps, comparison.rows)
-    return write_map(ps, out, scheme=scheme, bins=bins, show_private=show_private, tiles=tiles,
-                     assets=assets, asset_prefix=asset_prefix)  # fmt: skip
+    return ps
 
 
 def _check_output(out: str, assets: str) -> None:
@@ -337,6 +351,21 @@ def write_map(
 ) -> MapResult:  # fmt: skip
     """Write the map of panels that carry their figures; one colour scale for all."""
     _check_output(out, assets)
+    fig, edges = build_figure(ps, scheme=scheme, bins=bins, show_private=show_private,
+                              tiles=tiles, assets=assets, asset_prefix=asset_prefix)  # fmt: skip
+    html = fig.render()
+    target = Path(out)
+    target.write_text(html, encoding="utf-8")
+    return MapResult(target, len(html.encode("utf-8")), edges, ps)
+
+
+def build_figure(
+    ps: list[Panel], *, scheme: str = "quantiles", bins: int = 5, show_private: bool = False,
+    tiles: str = "osm", assets: str = "inline", asset_prefix: str = "assets/",
+) -> tuple[Figure, list[float]]:  # fmt: skip
+    """The page of panels that carry their figures (not rendered), and its bin edges."""
+    if assets not in ("inline", "cdn", "link"):
+        raise InputError("--assets must be inline or cdn")
     edges = class_edges([c["per_km2"] or 0 for p in ps for c in p.cells], scheme, bins)
     colours = palette(len(edges) - 1)
     fig = _figure(ps, edges, colours, show_private=show_private, tiles=tiles)
@@ -346,10 +375,7 @@ def write_map(
         localise(fig, mode="inline" if assets == "inline" else "link", prefix=asset_prefix,
                  omit=ICON_LIBRARIES)  # fmt: skip
     deterministic_ids(fig)
-    html = fig.render()
-    target = Path(out)
-    target.write_text(html, encoding="utf-8")
-    return MapResult(target, len(html.encode("utf-8")), edges, ps)
+    return fig, edges
 
 
 def deterministic_ids(root: Any) -> None:
