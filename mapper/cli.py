@@ -383,30 +383,40 @@ def grid_cmd(area_name: str | None, res: int | None, fmt: str, db: str | None) -
 @click.option("--all", "all_areas", is_flag=True, help="Compare every area in the store.")
 @click.option("--kind", "kinds", multiple=True, type=click.Choice(AREA_KINDS),
               help="Only areas of this kind (repeatable).")  # fmt: skip
+@click.option("--admin-level", type=int, metavar="N", help="Only areas of this admin_level.")
+@click.option("--within", metavar="AREA", help="Only areas inside this one (a name or "
+              "relation/ID), e.g. every municipality of a state.")  # fmt: skip
+@click.option("--top", type=click.IntRange(min=1), metavar="N",
+              help="Show only the first N rows of the ranking.")  # fmt: skip
 @click.option("--sort", type=click.Choice(["per_km2", "per_1k", "cameras"]), default="per_km2",
               show_default=True, help="Rank on this figure (ties share a rank).")  # fmt: skip
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json", "md"]),
               default="table", show_default=True, help="Output format.")  # fmt: skip
-@click.option("--res", type=int, help="H3 resolution for concentration (default: from the "
-              "largest area; the same for every area).")  # fmt: skip
+@click.option("--res", type=int, help="H3 resolution 5-12 for concentration, the same for "
+              "every area (default: each area's own, by its size; column res).")  # fmt: skip
 @click.option("--at", "at", metavar="DATE", help="The store as of the end of this day, UTC "
               "(YYYY-MM-DD): the newest snapshot at or before it stands for it.")  # fmt: skip
 @db_option
 @library_errors
 def compare_cmd(
-    names: tuple[str, ...], all_areas: bool, kinds: tuple[str, ...], sort: str, fmt: str,
-    res: int | None, at: str | None, db: str | None,
+    names: tuple[str, ...], all_areas: bool, kinds: tuple[str, ...], admin_level: int | None,
+    within: str | None, top: int | None, sort: str, fmt: str, res: int | None, at: str | None,
+    db: str | None,
 ) -> None:  # fmt: skip
     """Cameras per km² and per 1,000 residents, area by area, with completeness beside them.
 
     Counts are of cameras mapped in OpenStreetMap, not of all cameras. Every output carries
-    the data date and the attribution.
+    the data date and the attribution. Any number of areas is one spatial join, e.g. every
+    municipality of a state: --all --kind admin --admin-level 8 --within STATE.
     """
     from mapper import compare, output
     from mapper.history import parse_date
 
     when = parse_date(at, "--at") if at else None
-    c = compare.compare(db, names, all_areas=all_areas, kinds=kinds, sort=sort, res=res, at=when)
+    c = compare.compare(
+        db, names, all_areas=all_areas, kinds=kinds, admin_level=admin_level, within=within,
+        sort=sort, res=res, top=top, at=when,
+    )  # fmt: skip
     if fmt == "json":
         click.echo(output.to_json(c.as_dict()))
     elif fmt == "csv":

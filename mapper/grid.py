@@ -1,28 +1,44 @@
-"""H3 hexagon grids computed in DuckDB, with the ``h3`` package registered as Arrow UDFs.
+"""H3 hexagon grids computed in DuckDB from H3 cells stored once.
 
 Default resolution: the finest resolution from 5 to 12 at which the area holds at most 5,000
 average-sized cells (area / ``h3.average_hexagon_area``). Resolutions differ by a factor of
 about 7 in cell area, so a city gets between ~700 and 5,000 cells: Zürich (88 km²) gets
 resolution 9 (969 cells once clipped), the City of London (2.9 km²) resolution 11 and a
 0.5 km² Monaco quarter resolution 12.
+
+Cells are stored once, on first use. The cell of a camera position at a resolution is
+``h3.latlng_to_cell`` at that resolution (never the parent of a finer cell: H3 children do
+not nest in their parent), kept as UBIGINT in ``point_cells`` (schema v5), keyed by the
+position itself, so a camera that a newer snapshot moves simply has no cell yet. The first
+query at a resolution (``grid``, ``compare``, a map, the site) computes the cells of the
+positions that lack one, in one vectorised call (h3ronpy, whose ids a test checks against
+h3-py on every shipped camera at every resolution 5-12), uses them at once from a temporary
+table, and then keeps them in the store (best effort, like the grid cache: a store held by
+another process only means they are computed again next time). Later queries are plain
+joins: no query calls Python per camera. Each distinct cell's area (``h3.cell_area``) is
+kept the same way, in ``cell_areas``; a cell's outline comes from ``h3.cell_to_boundary``
+once per distinct cell of a clipped grid. Cells of positions no camera holds any more stay
+in the store (a few bytes each) and are never read.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import weakref
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
 import h3
+import numpy as np
 import pyarrow as pa
 import shapely
-from duckdb.func import PythonUDFType
-from duckdb.sqltypes import BLOB, DOUBLE, INTEGER, UBIGINT, VARCHAR
+from duckdb.sqltypes import BLOB, INTEGER, VARCHAR
 from h3.api import basic_int
 
 from mapper import sql
 from mapper.areas import get as get_area
-from mapper.errors import InputError, StoreLocked
+from mapper.errors import InputError, StoreError, StoreLocked
 from mapper.store import load_spatial, open_store, state, transaction
 
 MIN_RES, MAX_RES = 5, 12
@@ -48,22 +64,6 @@ def check_resolution(res: int) -> int:
     return res
 
 
-def _cell_int(lat: pa.Array, lon: pa.Array, res: pa.Array) -> pa.Array:
-    f = basic_int.latlng_to_cell
-    lats, lons, ress = lat.to_pylist(), lon.to_pylist(), res.to_pylist()
-    try:  # the common case in one pass: valid coordinates (ingest guarantees them)
-        return pa.array(list(map(f, lats, lons, ress)), pa.uint64())
-    except (TypeError, ValueError, h3.H3BaseException):
-        pass
-    out: list[int | None] = []
-    for a, b, r in zip(lats, lons, ress, strict=True):
-        try:
-            out.append(f(a, b, r))
-        except (TypeError, ValueError, h3.H3BaseException):
-            out.append(None)
-    return pa.array(out, pa.uint64())
-
-
 def _boundary_wkt(cells: pa.Array) -> pa.Array:
     out: list[str | None] = []
     for c in cells.to_pylist():
@@ -77,16 +77,6 @@ def _boundary_wkt(cells: pa.Array) -> pa.Array:
     return pa.array(out, pa.string())
 
 
-def _cell_area(cells: pa.Array) -> pa.Array:
-    out: list[float | None] = []
-    for c in cells.to_pylist():
-        try:
-            out.append(h3.cell_area(c, "km^2"))
-        except (TypeError, ValueError, h3.H3BaseException):
-            out.append(None)
-    return pa.array(out, pa.float64())
-
-
 def _cover(wkb: bytes, res: int) -> list[str]:
     geom = shapely.from_wkb(wkb)
     shape = h3.geo_to_h3shape(geom.__geo_interface__)
@@ -94,22 +84,133 @@ def _cover(wkb: bytes, res: int) -> list[str]:
 
 
 def register_h3(con: duckdb.DuckDBPyConnection) -> None:
-    """Register the h3 UDFs (vectorised over Arrow arrays) on a connection."""
-    con.create_function(
-        "h3_cell_int", _cell_int, [DOUBLE, DOUBLE, INTEGER], UBIGINT, type=PythonUDFType.ARROW
-    )
+    """Register the per-cell h3 UDFs (outline, cover of an area) on a connection."""
+    from duckdb.func import PythonUDFType
+
     con.create_function(
         "h3_boundary_wkt", _boundary_wkt, [VARCHAR], VARCHAR, type=PythonUDFType.ARROW
     )
-    con.create_function("h3_cell_area", _cell_area, [VARCHAR], DOUBLE, type=PythonUDFType.ARROW)
     con.create_function("h3_cover", _cover, [BLOB, INTEGER], duckdb.list_type(VARCHAR))
 
 
 def prepare(con: duckdb.DuckDBPyConnection) -> None:
-    """Spatial, the h3 UDFs and the shared area macro, for the grid and area queries."""
+    """Spatial, the h3 UDFs, the shared area macro and the cell views (``known_cells``,
+    ``known_areas``: stored cells and those computed on this connection), for the grid,
+    compare and area queries."""
     load_spatial(con)
     register_h3(con)
     sql.run(con, "macro-area-cameras")
+    sql.run(con, "cells-prepare")
+
+
+# ----------------------------------------------------------------------------- cells
+@dataclass
+class Fresh:
+    """What one connection computed and the store lacks, and which resolutions it has
+    made readable (``known_cells``, ``known_areas``)."""
+
+    cells: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=list)
+    areas: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
+    ready: set[int] = field(default_factory=set)
+    areas_ready: set[int] = field(default_factory=set)
+
+
+#: Per open connection (weakly: a connection that goes away takes its entry with it).
+_FRESH: weakref.WeakKeyDictionary[duckdb.DuckDBPyConnection, Fresh] = weakref.WeakKeyDictionary()
+
+
+def latlng_to_cells(lat: np.ndarray, lon: np.ndarray, res: int) -> np.ndarray:
+    """``h3.latlng_to_cell`` of every point at ``res``, as UBIGINT ids, in one call."""
+    from h3ronpy.vector import coordinates_to_cells
+
+    if len(lat) == 0:
+        return np.zeros(0, np.uint64)
+    return np.asarray(coordinates_to_cells(lat, lon, res), dtype=np.uint64)
+
+
+def cell_areas_km2(cells: np.ndarray) -> np.ndarray:
+    """``h3.cell_area`` in km² of each distinct cell."""
+    f = basic_int.cell_area
+    return np.fromiter((f(c, "km^2") for c in cells.tolist()), np.float64, len(cells))
+
+
+def ensure_cells(
+    con: duckdb.DuckDBPyConnection, resolutions: Iterable[int], *, areas: bool = False
+) -> None:
+    """Make every camera position's cell at each resolution readable in ``known_cells``
+    (and, with ``areas``, each occupied cell's area in ``known_areas``) on a prepared
+    connection. What the store lacks is computed here, once per connection; :func:`keep`
+    stores it."""
+    fresh = _FRESH.setdefault(con, Fresh())
+    for res in sorted(set(resolutions)):
+        check_resolution(res)
+        if res not in fresh.ready:
+            missing = sql.run(con, "cells-missing", res=res).fetchnumpy()
+            lat = np.ascontiguousarray(missing["lat"], np.float64)
+            lon = np.ascontiguousarray(missing["lon"], np.float64)
+            if len(lat):
+                cells = latlng_to_cells(lat, lon, res)
+                con.register("cell_rows", {"lat": lat, "lon": lon, "cell": cells})
+                try:
+                    sql.run(con, "cells-add-fresh", res=res)
+                finally:
+                    con.unregister("cell_rows")
+                fresh.cells.append((res, lat, lon, cells))
+            fresh.ready.add(res)
+        if areas and res not in fresh.areas_ready:
+            need = sql.run(con, "cells-missing-areas", res=res).fetchnumpy()["cell"]
+            need = np.ascontiguousarray(need, np.uint64)
+            if len(need):
+                km2 = cell_areas_km2(need)
+                con.register("area_rows_h3", {"cell": need, "area_km2": km2})
+                try:
+                    sql.run(con, "cells-add-fresh-areas")
+                finally:
+                    con.unregister("area_rows_h3")
+                fresh.areas.append((need, km2))
+            fresh.areas_ready.add(res)
+
+
+def keep(db: str | None, con: duckdb.DuckDBPyConnection) -> None:
+    """Store what :func:`ensure_cells` computed on ``con``; call it once ``con`` is closed.
+    Best effort, like the grid cache: a store that cannot be written now (in use by another
+    process or connection) keeps nothing this time; the cells are computed again next time."""
+    fresh = _FRESH.pop(con, None)
+    if fresh is None or not (fresh.cells or fresh.areas):
+        return
+    try:
+        with open_store(db, write=True) as w, transaction(w, changes_data=False):
+            _store(w, fresh)
+    except StoreError:
+        return
+
+
+def _store(con: duckdb.DuckDBPyConnection, fresh: Fresh) -> None:
+    """Write computed cells (inside the caller's transaction); rows that another process
+    stored meanwhile are not written twice."""
+    for res, lat, lon, cells in fresh.cells:
+        con.register("cell_rows", {"lat": lat, "lon": lon, "cell": cells})
+        try:
+            sql.run(con, "cells-keep", res=res)
+        finally:
+            con.unregister("cell_rows")
+    for cells, km2 in fresh.areas:
+        con.register("area_rows_h3", {"cell": cells, "area_km2": km2})
+        try:
+            sql.run(con, "cells-keep-areas")
+        finally:
+            con.unregister("area_rows_h3")
+
+
+def store_cells(db: str | None, resolutions: Iterable[int], *, areas: bool = True) -> None:
+    """Compute and store the cells of every camera at ``resolutions`` now, on a connection
+    that writes (for tools and benchmarks; the commands do it on first use)."""
+    with open_store(db, write=True) as con:
+        prepare(con)
+        ensure_cells(con, resolutions, areas=areas)
+        fresh = _FRESH.pop(con)
+        with transaction(con, changes_data=False):
+            _store(con, fresh)
 
 
 @dataclass
@@ -129,6 +230,7 @@ def area_grid(
     con: duckdb.DuckDBPyConnection, area: dict[str, Any], res: int
 ) -> list[dict[str, Any]]:
     """Compute (no cache) the grid of an area on a prepared connection."""
+    ensure_cells(con, [res])
     return _rows(sql.run(con, "grid-area", area_id=area["id"], res=res))
 
 
@@ -143,16 +245,26 @@ def grid(db: str | None, area_name: str | None = None, res: int | None = None) -
         prepare(con)
         if area_name is None:
             r = res if res is not None else STORE_RES
-            return Grid(None, r, _rows(sql.run(con, "grid-store", res=r)))
-        area = get_area(con, area_name)
-        r = res if res is not None else default_resolution(area["geodesic_km2"])
-        now = state(con)
-        cached = _rows(sql.run(con, "grid-cache-get", area_id=area["id"], res=r, state=now))
-        if cached:
-            return Grid(area, r, cached, cached=True)
-        rows = area_grid(con, area, r)
+            rows = store_grid(con, r)
+        else:
+            area = get_area(con, area_name)
+            r = res if res is not None else default_resolution(area["geodesic_km2"])
+            now = state(con)
+            cached = _rows(sql.run(con, "grid-cache-get", area_id=area["id"], res=r, state=now))
+            if cached:
+                return Grid(area, r, cached, cached=True)
+            rows = area_grid(con, area, r)
+    keep(db, con)
+    if area_name is None:
+        return Grid(None, r, rows)
     _cache(db, area["id"], r, now, rows)
     return Grid(area, r, rows)
+
+
+def store_grid(con: duckdb.DuckDBPyConnection, res: int) -> list[dict[str, Any]]:
+    """Every occupied cell of the store at ``res`` on a prepared connection."""
+    ensure_cells(con, [res], areas=True)
+    return _rows(sql.run(con, "grid-store", res=res))
 
 
 def _cache(db: str | None, area_id: int, res: int, now: int, rows: list[dict[str, Any]]) -> None:

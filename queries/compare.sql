@@ -1,28 +1,117 @@
--- name: compare-area-totals
--- Counts behind one area's row in `compare`: cameras inside the area (boundary points count
--- as inside, as in the grid), and how many carry a known kind, a direction, an operator and
--- a camera:type; the newest snapshot of the sources those cameras (or, for an extract's
--- extent, the extract itself) come from.
--- params: area_id
-WITH a AS (SELECT * FROM areas WHERE id = $area_id),
-inside AS (SELECT * FROM area_cameras($area_id))
-SELECT count(*) AS cameras,
-       count(*) FILTER (WHERE kind <> 'unknown') AS with_kind,
-       count(*) FILTER (WHERE len(directions) > 0) AS with_direction,
-       count(*) FILTER (WHERE operator IS NOT NULL) AS with_operator,
-       count(*) FILTER (WHERE camera_type <> 'unknown') AS with_camera_type,
-       (SELECT max(s.snapshot) FROM sources s
-        WHERE s.id IN (SELECT source_id FROM inside) OR s.id = (SELECT source_id FROM a))
-           AS data_date
-FROM inside;
+-- name: compare-select
+-- The areas `compare --all` takes, in one query: every area, or those of the kinds $kinds,
+-- of admin level $level, and inside the area $within (its bounding box, then all but 1 % of
+-- the area inside it: the rule of mapper.areas.enclosing, so shared border lines and
+-- slivers of digitising do not matter). The area $within itself is left out.
+-- params: kinds, level, within
+WITH w AS (
+    SELECT id, ST_GeomFromWKB(geometry) AS g, min_lon, min_lat, max_lon, max_lat
+    FROM areas WHERE id = $within
+)
+SELECT a.id, a.name, a.kind, coalesce(a.official_km2, a.geodesic_km2) AS area_km2,
+       a.official_km2 IS NOT NULL AS area_official, a.geodesic_km2, a.population,
+       a.population_year, a.population_source, a.admin_level, a.osm_type, a.osm_id,
+       a.osm_name, a.source, a.credit, a.reported_cameras, a.reported_source,
+       a.min_lon, a.min_lat, a.max_lon, a.max_lat
+FROM areas a
+WHERE ($kinds IS NULL OR list_contains($kinds, a.kind))
+  AND ($level IS NULL OR a.admin_level = $level)
+  AND ($within IS NULL OR EXISTS (
+        SELECT 1 FROM w
+        WHERE a.id <> w.id
+          AND a.min_lon >= w.min_lon AND a.min_lat >= w.min_lat
+          AND a.max_lon <= w.max_lon AND a.max_lat <= w.max_lat
+          AND CASE
+                WHEN ST_Within(ST_GeomFromWKB(a.geometry), w.g) THEN true
+                WHEN NOT ST_Intersects(ST_GeomFromWKB(a.geometry), w.g) THEN false
+                ELSE ST_Area(ST_Intersection(ST_GeomFromWKB(a.geometry), w.g))
+                     >= 0.99 * ST_Area(ST_GeomFromWKB(a.geometry))
+              END
+      ))
+ORDER BY a.id;
 
--- name: compare-area-groups
--- One area's cameras counted by visibility, kind and zone (zone: missing values left out).
--- params: area_id
-WITH inside AS (SELECT * FROM area_cameras($area_id))
-SELECT 'visibility' AS field, visibility AS value, count(*) AS n FROM inside GROUP BY ALL
+-- name: compare-join
+-- The one spatial join behind `compare`: the areas registered as `compare_rows` (area_id,
+-- res: the H3 resolution of its concentration) with their boundaries read once, and every
+-- camera inside each of them (bounding-box test, then the exact point-in-polygon test of
+-- the area_cameras macro: boundary points count as inside). Temporary tables, read by the
+-- queries below.
+CREATE OR REPLACE TEMP TABLE compare_areas AS
+SELECT r.area_id, r.res, a.source_id, a.min_lon, a.min_lat, a.max_lon, a.max_lat,
+       ST_GeomFromWKB(a.geometry) AS g
+FROM compare_rows r JOIN areas a ON a.id = r.area_id;
+CREATE OR REPLACE TEMP TABLE compare_inside AS
+SELECT s.area_id, s.res, c.lat, c.lon, c.kind, c.visibility, c.zone, c.operator,
+       c.camera_type, len(c.directions) > 0 AS with_direction, c.source_id
+FROM compare_areas s
+JOIN cameras c
+  ON c.lon BETWEEN s.min_lon AND s.max_lon AND c.lat BETWEEN s.min_lat AND s.max_lat
+WHERE ST_Intersects(s.g, ST_Point(c.lon, c.lat));
+
+-- name: compare-totals
+-- Per compared area: its cameras, how many carry a known kind, a direction, an operator and
+-- a camera:type, and the newest snapshot of the sources those cameras (or, for an
+-- extract's extent, the extract itself) come from.
+WITH t AS (
+    SELECT area_id,
+           count(*) AS cameras,
+           count(*) FILTER (WHERE kind <> 'unknown') AS with_kind,
+           count(*) FILTER (WHERE with_direction) AS with_direction,
+           count(*) FILTER (WHERE operator IS NOT NULL) AS with_operator,
+           count(*) FILTER (WHERE camera_type <> 'unknown') AS with_camera_type
+    FROM compare_inside
+    GROUP BY area_id
+),
+used AS (
+    SELECT DISTINCT area_id, source_id FROM compare_inside
+    UNION
+    SELECT area_id, source_id FROM compare_areas WHERE source_id IS NOT NULL
+),
+dates AS (
+    SELECT u.area_id, max(s.snapshot) AS data_date
+    FROM used u JOIN sources s ON s.id = u.source_id
+    GROUP BY u.area_id
+)
+SELECT a.area_id, coalesce(t.cameras, 0) AS cameras, coalesce(t.with_kind, 0) AS with_kind,
+       coalesce(t.with_direction, 0) AS with_direction,
+       coalesce(t.with_operator, 0) AS with_operator,
+       coalesce(t.with_camera_type, 0) AS with_camera_type, d.data_date
+FROM compare_areas a
+LEFT JOIN t USING (area_id)
+LEFT JOIN dates d USING (area_id);
+
+-- name: compare-groups
+-- Per compared area, its cameras counted by visibility, kind and zone (missing zones left
+-- out), most frequent first.
+SELECT area_id, 'visibility' AS field, visibility AS value, count(*) AS n
+FROM compare_inside GROUP BY ALL
 UNION ALL
-SELECT 'kind', kind, count(*) FROM inside GROUP BY ALL
+SELECT area_id, 'kind', kind, count(*) FROM compare_inside GROUP BY ALL
 UNION ALL
-SELECT 'zone', zone, count(*) FROM inside WHERE zone IS NOT NULL GROUP BY ALL
-ORDER BY field, n DESC, value;
+SELECT area_id, 'zone', zone, count(*) FROM compare_inside WHERE zone IS NOT NULL GROUP BY ALL
+ORDER BY area_id, field, n DESC, value;
+
+-- name: compare-cells
+-- Per compared area, its occupied H3 cells at the area's own resolution (the stored cells
+-- of its cameras' positions, `known_cells`): how many, the fullest, the cameras, and the
+-- sum of rank x count with the cells ranked by count ascending (for the Gini coefficient,
+-- mapper/compare.py).
+WITH per_cell AS (
+    SELECT i.area_id, k.cell, count(*) AS n
+    FROM compare_inside i
+    JOIN known_cells k ON k.res = i.res AND k.lat = i.lat AND k.lon = i.lon
+    GROUP BY ALL
+),
+ranked AS (
+    SELECT area_id, n, row_number() OVER (PARTITION BY area_id ORDER BY n) AS j
+    FROM per_cell
+)
+SELECT area_id, count(*) AS occupied, max(n) AS max_cell, sum(n) AS cameras,
+       sum(j * n) AS ranked_sum
+FROM ranked
+GROUP BY area_id;
+
+-- name: compare-drop
+-- Done with one comparison's temporary tables.
+DROP TABLE IF EXISTS compare_inside;
+DROP TABLE IF EXISTS compare_areas;

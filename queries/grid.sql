@@ -1,35 +1,97 @@
+-- name: cells-prepare
+-- The cells a connection reads: those stored (`point_cells`, `cell_areas`, schema v5) and
+-- those computed on this connection and not yet stored (temporary tables, filled by
+-- mapper/grid.py). A camera's cell at a resolution is the row of its own position.
+CREATE TEMP TABLE IF NOT EXISTS fresh_cells (
+    res UTINYINT NOT NULL, lat DOUBLE NOT NULL, lon DOUBLE NOT NULL, cell UBIGINT NOT NULL
+);
+CREATE TEMP TABLE IF NOT EXISTS fresh_areas (cell UBIGINT NOT NULL, area_km2 DOUBLE NOT NULL);
+CREATE OR REPLACE TEMP VIEW known_cells AS
+SELECT res, lat, lon, cell FROM point_cells
+UNION ALL
+SELECT res, lat, lon, cell FROM fresh_cells;
+CREATE OR REPLACE TEMP VIEW known_areas AS
+SELECT cell, area_km2 FROM cell_areas
+UNION ALL
+SELECT cell, area_km2 FROM fresh_areas;
+
+-- name: cells-missing
+-- The distinct camera positions without a cell at resolution $res.
+-- params: res
+-- bind: relation
+SELECT DISTINCT c.lat, c.lon
+FROM cameras c
+WHERE NOT EXISTS (
+    SELECT 1 FROM known_cells k WHERE k.res = $res AND k.lat = c.lat AND k.lon = c.lon
+);
+
+-- name: cells-add-fresh
+-- Cells just computed (the NumPy relation `cell_rows`: lat, lon, cell) at $res, readable
+-- on this connection.
+-- params: res
+-- bind: relation
+INSERT INTO fresh_cells SELECT $res, lat, lon, cell FROM cell_rows;
+
+-- name: cells-missing-areas
+-- The distinct occupied cells at $res whose area is not known yet.
+-- params: res
+-- bind: relation
+SELECT DISTINCT k.cell
+FROM known_cells k
+WHERE k.res = $res AND NOT EXISTS (SELECT 1 FROM known_areas a WHERE a.cell = k.cell);
+
+-- name: cells-add-fresh-areas
+-- Cell areas just computed (the NumPy relation `area_rows_h3`: cell, area_km2).
+INSERT INTO fresh_areas SELECT cell, area_km2 FROM area_rows_h3;
+
+-- name: cells-keep
+-- Store computed cells (`cell_rows`) at $res, but not a position stored meanwhile.
+-- params: res
+-- bind: relation
+INSERT INTO point_cells
+SELECT $res, r.lat, r.lon, r.cell
+FROM cell_rows r
+WHERE NOT EXISTS (
+    SELECT 1 FROM point_cells p WHERE p.res = $res AND p.lat = r.lat AND p.lon = r.lon
+);
+
+-- name: cells-keep-areas
+-- Store computed cell areas (`area_rows_h3`), but not a cell stored meanwhile.
+INSERT INTO cell_areas
+SELECT r.cell, r.area_km2
+FROM area_rows_h3 r
+WHERE NOT EXISTS (SELECT 1 FROM cell_areas a WHERE a.cell = r.cell);
+
 -- name: grid-store
 -- Every occupied H3 cell of the store at resolution $res, with counts by kind, the cell's
--- full area and the density on it. h3_cell_int and h3_cell_area are the h3 package's
--- functions, registered as Arrow UDFs by mapper/grid.py.
+-- full area and the density on it: a join of the cameras to their stored cells
+-- (`known_cells`) and of the cells to their areas (`known_areas`, h3.cell_area).
 -- params: res
+-- bind: relation
 WITH counts AS (
-    SELECT h3_cell_int(lat, lon, $res) AS cell,
+    SELECT k.cell,
            count(*) AS cameras,
-           count(*) FILTER (WHERE kind = 'camera') AS camera,
-           count(*) FILTER (WHERE kind = 'ALPR') AS "ALPR",
-           count(*) FILTER (WHERE kind = 'speed_camera') AS speed_camera,
-           count(*) FILTER (WHERE kind = 'guard') AS guard,
-           count(*) FILTER (WHERE kind = 'gunshot_detector') AS gunshot_detector,
-           count(*) FILTER (WHERE kind = 'other') AS other,
-           count(*) FILTER (WHERE kind = 'unknown') AS unknown
-    FROM cameras
-    GROUP BY 1
-),
-cells AS MATERIALIZED (
-    SELECT lower(hex(cell)) AS h3, * EXCLUDE (cell) FROM counts
-),
-sized AS MATERIALIZED (
-    SELECT *, h3_cell_area(h3) AS area_km2 FROM cells
+           count(*) FILTER (WHERE c.kind = 'camera') AS camera,
+           count(*) FILTER (WHERE c.kind = 'ALPR') AS "ALPR",
+           count(*) FILTER (WHERE c.kind = 'speed_camera') AS speed_camera,
+           count(*) FILTER (WHERE c.kind = 'guard') AS guard,
+           count(*) FILTER (WHERE c.kind = 'gunshot_detector') AS gunshot_detector,
+           count(*) FILTER (WHERE c.kind = 'other') AS other,
+           count(*) FILTER (WHERE c.kind = 'unknown') AS unknown
+    FROM cameras c
+    JOIN known_cells k ON k.res = $res AND k.lat = c.lat AND k.lon = c.lon
+    GROUP BY k.cell
 )
-SELECT h3, cameras, camera, "ALPR", speed_camera, guard, gunshot_detector, other, unknown,
-       area_km2, cameras / area_km2 AS per_km2
-FROM sized
-ORDER BY h3;
+SELECT lower(hex(n.cell)) AS h3, n.cameras, n.camera, n."ALPR", n.speed_camera, n.guard,
+       n.gunshot_detector, n.other, n.unknown, a.area_km2, n.cameras / a.area_km2 AS per_km2
+FROM counts n
+JOIN known_areas a USING (cell)
+ORDER BY n.cell;
 
 -- name: grid-area
 -- The H3 grid of one area at resolution $res: every cell whose centre or any part lies in
--- the area (h3 'overlap' cover, plus the cells of the area's cameras), empty ones included.
+-- the area (h3 'overlap' cover, plus the stored cells of the area's cameras), empty ones
+-- included.
 -- A cell counts only the cameras inside the area; its area is the geodesic (WGS84) area of
 -- the cell clipped to the boundary, and the density is taken on that clipped area.
 -- params: area_id, res
@@ -38,16 +100,17 @@ WITH area AS (
 ),
 inside AS (SELECT lat, lon, kind FROM area_cameras($area_id)),
 counts AS (
-    SELECT lower(hex(h3_cell_int(lat, lon, $res))) AS h3,
+    SELECT lower(hex(k.cell)) AS h3,
            count(*) AS cameras,
-           count(*) FILTER (WHERE kind = 'camera') AS camera,
-           count(*) FILTER (WHERE kind = 'ALPR') AS "ALPR",
-           count(*) FILTER (WHERE kind = 'speed_camera') AS speed_camera,
-           count(*) FILTER (WHERE kind = 'guard') AS guard,
-           count(*) FILTER (WHERE kind = 'gunshot_detector') AS gunshot_detector,
-           count(*) FILTER (WHERE kind = 'other') AS other,
-           count(*) FILTER (WHERE kind = 'unknown') AS unknown
-    FROM inside
+           count(*) FILTER (WHERE i.kind = 'camera') AS camera,
+           count(*) FILTER (WHERE i.kind = 'ALPR') AS "ALPR",
+           count(*) FILTER (WHERE i.kind = 'speed_camera') AS speed_camera,
+           count(*) FILTER (WHERE i.kind = 'guard') AS guard,
+           count(*) FILTER (WHERE i.kind = 'gunshot_detector') AS gunshot_detector,
+           count(*) FILTER (WHERE i.kind = 'other') AS other,
+           count(*) FILTER (WHERE i.kind = 'unknown') AS unknown
+    FROM inside i
+    JOIN known_cells k ON k.res = $res AND k.lat = i.lat AND k.lon = i.lon
     GROUP BY 1
 ),
 cover AS (

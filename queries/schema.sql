@@ -156,3 +156,17 @@ INSERT INTO snapshot_cover
 SELECT id, min_lon, min_lat, max_lon, max_lat FROM sources
 WHERE min_lon IS NOT NULL AND min_lat IS NOT NULL AND max_lon IS NOT NULL
   AND max_lat IS NOT NULL;
+
+-- name: schema-v5
+-- H3 cells stored once (mapper/grid.py): `point_cells` holds h3.latlng_to_cell of a camera
+-- position at a resolution (5 to 12) as UBIGINT, keyed by the position itself, so that a
+-- camera moved by a newer snapshot has no stale cell; `cell_areas` holds h3.cell_area (km²)
+-- of each distinct cell. Both are filled on the first use of a resolution (a store from
+-- before starts empty) and never change the store's state.
+CREATE TABLE point_cells (
+    res UTINYINT NOT NULL,
+    lat DOUBLE NOT NULL,
+    lon DOUBLE NOT NULL,
+    cell UBIGINT NOT NULL
+);
+CREATE TABLE cell_areas (cell UBIGINT NOT NULL, area_km2 DOUBLE NOT NULL);

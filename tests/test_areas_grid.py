@@ -22,6 +22,7 @@ from tests.conftest import (
     SWISS_CITIES,
     SWITZERLAND,
     invoke,
+    run_process,
 )
 
 GEOD = Geod(ellps="WGS84")
@@ -217,3 +218,96 @@ def test_population_and_reported_can_be_set(areas_store: Path, tmp_path: Path) -
     assert r.exit_code == 1 and "--reported-source" in r.stderr
     a = _areas(db)["Monte-Carlo"]
     assert (a["population"], a["population_year"]) == (3500, 2016)
+
+
+# ----------------------------------------------------------------------------- stored cells
+def test_stored_cells_are_h3_latlng_to_cell_of_every_shipped_camera(store_copy: Path) -> None:
+    """h3ronpy computes the stored ids: each must be h3-py's own, at its own resolution."""
+    grid_mod.store_cells(str(store_copy), range(5, 13))
+    con = duckdb.connect(str(store_copy), read_only=True)
+    cams = con.execute("SELECT DISTINCT lat, lon FROM cameras").fetchall()
+    stored = con.execute("SELECT res, lat, lon, cell FROM point_cells").fetchall()
+    areas = dict(con.execute("SELECT cell, area_km2 FROM cell_areas").fetchall())
+    con.close()
+    assert len(cams) > 2500
+    by_key = {(res, lat, lon): cell for res, lat, lon, cell in stored}
+    assert len(by_key) == len(stored) == 8 * len(cams)  # one cell per position and resolution
+    parents_differ = 0
+    for lat, lon in cams:
+        finest = h3.latlng_to_cell(lat, lon, 15)
+        for res in range(5, 13):
+            cell = by_key[(res, lat, lon)]
+            assert cell == h3.str_to_int(h3.latlng_to_cell(lat, lon, res)), (lat, lon, res)
+            parents_differ += h3.cell_to_parent(finest, res) != h3.int_to_str(cell)
+    assert parents_differ > 0  # what a parent of a finer cell would have got wrong
+    occupied = {cell for (res, _, _), cell in by_key.items() if res in range(5, 13)}
+    assert set(areas) == occupied
+    for cell, km2 in list(areas.items())[:500]:
+        assert km2 == h3.cell_area(h3.int_to_str(cell), "km^2")
+
+
+def test_cells_are_computed_on_first_use_and_kept(store_copy: Path) -> None:
+    def count() -> int:
+        con = duckdb.connect(str(store_copy), read_only=True)
+        row = con.execute("SELECT count(*) FROM point_cells WHERE res = 10").fetchone()
+        con.close()
+        return int(row[0]) if row else 0
+
+    assert count() == 0
+    first = _grid(store_copy, "munich_altstadt_2020-07-20 (extent)", "--res", "10")
+    stored = count()
+    assert stored > 2500  # every camera position of the store, not only the area's
+    again = _grid(store_copy, "munich_altstadt_2020-07-20 (extent)", "--res", "10")
+    assert again == first and count() == stored
+    # a reader beside another process's reader cannot write: it computes the cells and
+    # keeps nothing
+    con = duckdb.connect(str(store_copy), read_only=True)
+    try:
+        r = run_process("grid", "--res", "11", "--format", "json", "--db", str(store_copy))
+    finally:
+        con.close()
+    assert r.exit_code == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert sum(c["cameras"] for c in doc["cells"]) == 2611
+    con = duckdb.connect(str(store_copy), read_only=True)
+    row = con.execute("SELECT count(*) FROM point_cells WHERE res = 11").fetchone()
+    con.close()
+    assert row == (0,)
+
+
+def test_a_moved_camera_gets_the_cell_of_its_new_position(store_copy: Path) -> None:
+    grid_mod.store_cells(str(store_copy), [12])
+    con = duckdb.connect(str(store_copy))
+    con.execute("UPDATE cameras SET lat = lat + 0.01 WHERE osm_id = "
+                "(SELECT min(osm_id) FROM cameras WHERE osm_type = 'node')")  # fmt: skip
+    lat, lon = con.execute("SELECT lat, lon FROM cameras WHERE osm_id = "
+                           "(SELECT min(osm_id) FROM cameras WHERE osm_type = 'node')").fetchone()  # type: ignore[misc]  # fmt: skip
+    con.close()
+    doc = json.loads(invoke("grid", "--res", "12", "--format", "json", "--db",
+                            str(store_copy)).stdout)  # fmt: skip
+    assert h3.latlng_to_cell(lat, lon, 12) in {c["h3"] for c in doc["cells"]}
+
+
+def test_a_store_from_before_is_migrated_and_its_cells_filled(tmp_path: Path) -> None:
+    from mapper import sql
+    from mapper.store import MIGRATIONS, SCHEMA_VERSION
+
+    db = tmp_path / "v4.duckdb"
+    con = duckdb.connect(str(db))
+    for version, name in MIGRATIONS:
+        if version < 5:  # the schema before the cells
+            sql.run(con, name)
+            sql.run(con, "schema-version-add", version=version)
+    con.close()
+    r = invoke("grid", "--db", str(db))
+    assert r.exit_code == 1 and "older camdensity" in r.stderr
+    assert invoke("ingest", "--db", str(db), str(SWITZERLAND)).exit_code == 0
+    con = duckdb.connect(str(db), read_only=True)
+    assert con.execute("SELECT max(version) FROM schema_version").fetchone() == (SCHEMA_VERSION,)
+    assert con.execute("SELECT count(*) FROM point_cells").fetchone() == (0,)
+    con.close()
+    doc = json.loads(invoke("grid", "--format", "json", "--db", str(db)).stdout)
+    assert sum(c["cameras"] for c in doc["cells"]) == 2144
+    con = duckdb.connect(str(db), read_only=True)
+    assert con.execute("SELECT count(*) FROM point_cells WHERE res = 9").fetchone()[0] > 2000  # type: ignore[index]
+    con.close()

@@ -80,6 +80,17 @@ def test_every_query_runs(tmp_path: Path) -> None:
         ).to_arrow_table())  # fmt: skip
         con.execute("CREATE TEMP TABLE wanted_refs (id BIGINT)")
         con.register("export_rows", con.execute("SELECT 1.0 AS lat, 2.0 AS lon").to_arrow_table())
+        con.register(
+            "cell_rows",
+            con.execute(
+                "SELECT 1.0 AS lat, 2.0 AS lon, CAST(1 AS UBIGINT) AS cell"
+            ).to_arrow_table(),
+        )
+        con.register(
+            "area_rows_h3",
+            con.execute("SELECT CAST(1 AS UBIGINT) AS cell, 1.0 AS area_km2").to_arrow_table(),
+        )
+        con.register("compare_rows", con.execute("SELECT 1 AS area_id, 9 AS res").to_arrow_table())
         files: dict[str, list[str]] = {}
         for q in sql.queries().values():
             if not q.name.startswith("schema-"):  # the schema was run by open_store above
