@@ -4,6 +4,7 @@ and their populations. Areas are geodesic (WGS84 ellipsoid) unless an official a
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections import Counter
@@ -51,8 +52,9 @@ class AreaSpec:
     source_id: int | None = None
     warnings: list[str] = field(default_factory=list)
 
-    @property
+    @functools.cached_property
     def geodesic_km2(self) -> float:
+        """The geometry's geodesic area, computed once (set the geometry before asking)."""
         return geodesic_km2(self.geometry)
 
 

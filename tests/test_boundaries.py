@@ -280,7 +280,7 @@ def test_synthetic_rings_holes_islands_and_reasons(tmp_path: Path, suffix: str) 
         "relation/3": "1 of 2 member ways are missing from the extract",
         "Holed node": "1 node of its member ways is missing from the extract",
         "Nodes only": "it has no member ways",
-        "Bowtie": "libosmium could not assemble its rings (they cross or touch)",
+        "Bowtie": "libosmium could not assemble its rings (they cross, touch or enclose nothing)",
     }
     only_8, none = boundaries_from_osm(str(path), admin_level=8)
     assert [b.name for b in only_8] == ["Holey"] and none == []

@@ -161,11 +161,8 @@ def _read(
             if obj.is_area():
                 if not obj.from_way():
                     built[obj.orig_id()] = _multipolygon(obj, wkb)
-            else:
-                nodes = obj.nodes
-                missing = sum(1 for n in nodes if not n.location.valid())
-                if len(nodes):
-                    ways[obj.id] = _Way(nodes[0].ref, nodes[-1].ref, missing)
+            elif len(obj.nodes):
+                ways[obj.id] = _Way(obj.nodes[0].ref, obj.nodes[-1].ref, _missing(obj, wkb))
 
         reader = osmium.io.Reader(file, osmium.osm.NODE | osmium.osm.WAY, thread_pool=pool)
         with reader:
@@ -176,6 +173,16 @@ def _read(
         for area in areas:
             take(area)
     return relations.found, ways, built
+
+
+def _missing(way: Any, wkb: osmium.geom.WKBFactory) -> int:
+    """How many of a way's nodes have no location (the check runs in C++ when none is
+    missing, the usual case: a line is made of them or fails)."""
+    try:
+        wkb.create_linestring(way)
+        return 0
+    except (osmium.InvalidLocationError, RuntimeError):  # RuntimeError: under two points
+        return sum(1 for n in way.nodes if not n.location.valid())
 
 
 def _multipolygon(area: Any, wkb: osmium.geom.WKBFactory) -> MultiPolygon | None:
@@ -207,7 +214,7 @@ def _why(rel: _Relation, ways: dict[int, _Way]) -> str:
     open_ends = sum(1 for k in ends.values() if k % 2)
     if open_ends:
         return f"its rings do not close ({open_ends} open ends)"
-    return "libosmium could not assemble its rings (they cross or touch)"
+    return "libosmium could not assemble its rings (they cross, touch or enclose nothing)"
 
 
 def boundaries_from_osm(
