@@ -119,6 +119,31 @@ def ingest(
             click.echo(f"{r.path}: {r.cameras} cameras ({r.format}, snapshot {snap}{note})")
 
 
+@cli.command("streets")
+@click.argument("files", nargs=-1, required=True, metavar="FILE...")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@db_option
+@library_errors
+def streets_cmd(files: tuple[str, ...], quiet: bool, db: str | None) -> None:
+    """Read the streets and buildings of OSM files into the store, for the figures per street
+    km and the coverage of streets by cameras' fields of view (docs/streets.md).
+
+    Streets: the public network (motorway to residential, unclassified, living_street,
+    service, links) and the walking network (pedestrian, footway, path, steps, cycleway,
+    living_street). Buildings cut the fields of view. A file already read is skipped.
+    """
+    from mapper.streets import store_streets
+
+    for r in store_streets(db, list(files), progress=not quiet):
+        if r.status == "unchanged":
+            click.echo(f"{r.path}: streets already stored (same sha256), nothing changed")
+            continue
+        click.echo(
+            f"{r.path}: {r.streets} street ways ({r.street_km:.1f} km of streets, "
+            f"{r.walk_km:.1f} km of walking ways), {r.buildings} buildings"
+        )
+
+
 def _fmt_share(x: float) -> str:
     return f"{100 * x:.1f}%"
 
@@ -367,7 +392,9 @@ def grid_cmd(area_name: str | None, res: int | None, fmt: str, db: str | None) -
     elif fmt == "geojson":
         click.echo(output.to_json(grid.to_geojson(g)))
     elif fmt == "csv":
-        click.echo(output.to_csv(g.rows, grid.COLUMNS, [
+        extra = [k for k in ("street_km", "walk_km", "per_street_km", "coverage",
+                             "coverage_discs") if g.rows and k in g.rows[0]]  # fmt: skip
+        click.echo(output.to_csv(g.rows, [*grid.COLUMNS, *extra], [
             f"H3 grid of {where} at resolution {g.res}", f"Data {ATTRIBUTION}",
         ]), nl=False)  # fmt: skip
     else:
@@ -388,7 +415,8 @@ def grid_cmd(area_name: str | None, res: int | None, fmt: str, db: str | None) -
               "relation/ID), e.g. every municipality of a state.")  # fmt: skip
 @click.option("--top", type=click.IntRange(min=1), metavar="N",
               help="Show only the first N rows of the ranking.")  # fmt: skip
-@click.option("--sort", type=click.Choice(["per_km2", "per_1k", "cameras"]), default="per_km2",
+@click.option("--sort", type=click.Choice(["per_km2", "per_1k", "cameras", "per_street_km",
+              "coverage", "coverage_discs"]), default="per_km2",
               show_default=True, help="Rank on this figure (ties share a rank).")  # fmt: skip
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json", "md"]),
               default="table", show_default=True, help="Output format.")  # fmt: skip

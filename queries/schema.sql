@@ -170,3 +170,44 @@ CREATE TABLE point_cells (
     cell UBIGINT NOT NULL
 );
 CREATE TABLE cell_areas (cell UBIGINT NOT NULL, area_km2 DOUBLE NOT NULL);
+
+-- name: schema-v6
+-- Streets and buildings (mapper/streets.py; read by mapper/sources/streets.py), stored by
+-- `camdensity streets FILE`: `street_files` the files read (by sha256), `streets` one row per
+-- highway way of the street or walking network (`street`, `walk`: which networks it is in)
+-- with its geodesic length, `buildings` one row per building (closed way or multipolygon),
+-- both as WKB (EPSG:4326) with their bounding boxes for the choice by area in SQL. A way or
+-- building read again from another file replaces the older copy.
+CREATE SEQUENCE IF NOT EXISTS street_file_ids START 1;
+CREATE TABLE street_files (
+    id INTEGER PRIMARY KEY DEFAULT nextval('street_file_ids'),
+    path VARCHAR NOT NULL,
+    sha256 VARCHAR NOT NULL UNIQUE,
+    read_at TIMESTAMP NOT NULL,
+    streets INTEGER NOT NULL,
+    buildings INTEGER NOT NULL,
+    skipped_ways INTEGER NOT NULL
+);
+CREATE TABLE streets (
+    file_id INTEGER NOT NULL,
+    osm_id BIGINT NOT NULL,
+    highway VARCHAR NOT NULL,
+    street BOOLEAN NOT NULL,
+    walk BOOLEAN NOT NULL,
+    length_m DOUBLE NOT NULL,
+    min_lon DOUBLE NOT NULL,
+    min_lat DOUBLE NOT NULL,
+    max_lon DOUBLE NOT NULL,
+    max_lat DOUBLE NOT NULL,
+    geometry BLOB NOT NULL
+);
+CREATE TABLE buildings (
+    file_id INTEGER NOT NULL,
+    osm_type VARCHAR NOT NULL,
+    osm_id BIGINT NOT NULL,
+    min_lon DOUBLE NOT NULL,
+    min_lat DOUBLE NOT NULL,
+    max_lon DOUBLE NOT NULL,
+    max_lat DOUBLE NOT NULL,
+    geometry BLOB NOT NULL
+);
