@@ -32,14 +32,14 @@ import duckdb
 import h3
 import numpy as np
 
-from mapper import ATTRIBUTION, sql
+from mapper import ATTRIBUTION, coverage, sql
 from mapper.areas import get as get_area
 from mapper.errors import InputError
 from mapper.grid import check_resolution, default_resolution, ensure_cells, keep, prepare
 from mapper.store import open_store
 from mapper.tags import KINDS, VISIBILITIES
 
-SORT_KEYS = ("per_km2", "per_1k", "cameras")
+SORT_KEYS = ("per_km2", "per_1k", "cameras", *coverage.SORT_KEYS)
 CAVEAT = (
     "Counts are cameras that someone has mapped in OpenStreetMap, not all cameras; "
     "completeness shows how much detail the mapped ones carry."
@@ -292,6 +292,7 @@ def compare_areas(
         _row(a, r, totals[a["id"]], groups.get(a["id"], {}), cells.get(a["id"]))
         for a, r in zip(areas, ress, strict=True)
     ]
+    coverage.add_figures(con, areas, rows)  # street km, per street km, coverage
     rank(rows, sort)
     return Comparison(rows, res, sort)
 
@@ -320,6 +321,7 @@ FLAT_COLUMNS = (
     + ["top_zones", "with_kind", "with_direction", "with_operator", "with_camera_type", "grade",
        "data_date", "res", "cells", "occupied_share", "max_cell", "gini", "reported_cameras",
        "reported_source", "mapped_share", "osm"]
+    + list(coverage.FIGURES)
 )  # fmt: skip
 
 
@@ -354,6 +356,7 @@ def terminal_table(c: Comparison) -> str:
         )
     lines.append("")
     lines.append("* official land area; others geodesic area of the boundary.")
+    lines.extend(coverage.street_lines(c.rows))
     for line in header_lines(c):
         lines.extend(textwrap.wrap(line, 100))
     return "\n".join(line.rstrip() for line in lines)

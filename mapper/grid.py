@@ -239,6 +239,8 @@ def grid(db: str | None, area_name: str | None = None, res: int | None = None) -
 
     Area grids are cached in the store per (area, resolution, store state).
     """
+    from mapper import coverage
+
     if res is not None:
         check_resolution(res)
     with open_store(db) as con:
@@ -252,8 +254,10 @@ def grid(db: str | None, area_name: str | None = None, res: int | None = None) -
             now = state(con)
             cached = _rows(sql.run(con, "grid-cache-get", area_id=area["id"], res=r, state=now))
             if cached:
+                coverage.add_cell_figures(con, area, cached)
                 return Grid(area, r, cached, cached=True)
             rows = area_grid(con, area, r)
+            coverage.add_cell_figures(con, area, rows)  # street km, coverage per cell
     keep(db, con)
     if area_name is None:
         return Grid(None, r, rows)

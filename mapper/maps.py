@@ -2,7 +2,14 @@
 of several areas on one shared colour scale.
 
 View-cone radius by ``camera_type``: fixed 30 m, dome 20 m, panning 40 m, other or unknown
-25 m. A single bearing is drawn as a 60° wedge centred on it; ``[0, 360]`` as a circle.
+25 m (``mapper.coverage.CONE_RADIUS_M``, the radius the coverage figures use). A single
+bearing is drawn as a 60° wedge centred on it; ``[0, 360]`` as a circle. When the store holds
+streets (``camdensity streets``), the fields of view cut by buildings, the streets in view and
+a choropleth of coverage are layers too (off but for the fields of view).
+
+Several panels (a comparison): each panel's title sits in a strip above its map, one legend
+for all of them in a bar below the panels, and each panel's attribution is short (the data
+date); two panels are synchronised only when their areas overlap.
 Privacy: cameras tagged indoor or with another non-public ``surveillance`` value, and doorbell
 cameras, are counted in the hexagons but never drawn as points or cones unless
 ``show_private``.
@@ -25,7 +32,7 @@ from branca.element import Figure, MacroElement
 from folium.elements import JSCSSMixin
 from jinja2 import Template
 
-from mapper import ATTRIBUTION, sql
+from mapper import ATTRIBUTION, coverage, sql
 from mapper._resources import resource_dir
 from mapper.areas import geometry_of
 from mapper.areas import get as get_area
@@ -35,8 +42,11 @@ from mapper.store import open_store
 from mapper.tags import KINDS
 
 SCHEMES = ("quantiles", "jenks", "equal", "log")
-CONE_RADIUS_M = {"fixed": 30.0, "dome": 20.0, "panning": 40.0}
-CONE_RADIUS_DEFAULT_M = 25.0
+CONE_RADIUS_M = coverage.CONE_RADIUS_M
+CONE_RADIUS_DEFAULT_M = coverage.CONE_RADIUS_DEFAULT_M
+#: A comparison's layout: the title strip above each panel, the shared legend bar below all.
+TITLE_STRIP_PX = 46
+LEGEND_BAR_PX = 92
 PRIVATE_VISIBILITY = ("indoor", "other")
 PRIVATE_CAMERA_TYPES = ("doorbell",)
 #: ColorBrewer YlOrRd, 3 to 9 classes.
@@ -166,6 +176,7 @@ class Panel:
     figures: dict[str, Any]
     data_date: str | None
     shown: list[dict[str, Any]] = field(default_factory=list)
+    coverage: coverage.Coverage | None = None
 
 
 class CameraLayers(JSCSSMixin, MacroElement):
@@ -175,15 +186,17 @@ class CameraLayers(JSCSSMixin, MacroElement):
     default_js = folium.plugins.MarkerCluster.default_js
     default_css = folium.plugins.MarkerCluster.default_css
 
-    def __init__(self, payload: dict[str, Any]) -> None:
+    def __init__(self, payload: dict[str, Any], box: str = "") -> None:
         super().__init__()
         self._name = "CameraLayers"
         self.payload = safe_json(payload)
+        self.box = box  # CSS placing the panel's map in a comparison (ours, not user input)
 
 
 def _payload(
-    p: Panel, edges: list[float], colours: list[str], *, shared: bool, show_private: bool
-) -> dict[str, Any]:
+    p: Panel, edges: list[float], colours: list[str], *, shared: bool, show_private: bool,
+    first: bool = True,
+) -> dict[str, Any]:  # fmt: skip
     hexes = []
     for c in p.cells:
         ring = [round(v, 6) for lat, lng in h3.cell_to_boundary(c["h3"]) for v in (lat, lng)]
@@ -234,7 +247,16 @@ def _payload(
             "boundary": "Boundary",
             "cameras": "Cameras",
             "cones": "View cones",
+            "views": "Fields of view (cut by buildings)",
+            "discs": "Undirected cameras as discs",
+            "inView": "Streets in view",
+            "coverage": "Coverage of streets (H3)",
         },  # fmt: skip
+        "coverage": coverage.map_payload(p.coverage, p.cells),
+        "shared": shared,
+        "legendHost": shared and first,
+        "legendBarPx": LEGEND_BAR_PX,
+        "attributionFull": f"Data {ATTRIBUTION}",
         "legendTitle": f"Mapped cameras per km² (H3 res {p.res})",
         "legendOpen": not shared,
         "notes": [n for n in notes if n],
@@ -271,10 +293,17 @@ def panels(
     from mapper.grid import area_grid
 
     out = []
+    stored = bool(sql.rows(con, "street-files"))
     for a in areas:
         cams = sql.rows(con, "map-cameras", area_id=a["id"])
         shown = [c for c in cams if show_private or not is_private(c)]
-        out.append(Panel(a, res, area_grid(con, a, res), cams, {}, None, shown))
+        cells = area_grid(con, a, res)
+        cov = coverage.area_coverage(con, a) if stored else None
+        if cov is not None:
+            figures = cov.cells([c["h3"] for c in cells], [c["cameras"] for c in cells])
+            for c, f in zip(cells, figures, strict=True):
+                c.update({k: f[k] for k in coverage.CELL_FIGURES})
+        out.append(Panel(a, res, cells, cams, {}, None, shown, cov))
     return out
 
 
@@ -392,11 +421,44 @@ def deterministic_ids(root: Any) -> None:
     walk(root)
 
 
+def _overlap(panels: list[Panel]) -> bool:
+    """Whether the panels' areas overlap (then synchronised panels show the same ground)."""
+    a, b = (geometry_of(p.area) for p in panels)
+    return bool(a.intersects(b))
+
+
+def _panel_box(i: int, cols: int, rows: int) -> str:
+    """CSS placing panel ``i``'s map under its title strip, above the shared legend bar."""
+    w, h = 100 / cols, 100 / rows
+    row, col = i // cols, i % cols
+    share = LEGEND_BAR_PX / rows
+    return (
+        f"position: absolute !important; left: {w * col:.4f}% !important; "
+        f"width: {w:.4f}% !important; "
+        f"top: calc({h * row:.4f}% + {TITLE_STRIP_PX - share * row:.2f}px) !important; "
+        f"height: calc({h:.4f}% - {TITLE_STRIP_PX + share:.2f}px) !important;"
+    )
+
+
+def _title_box(i: int, cols: int, rows: int) -> dict[str, str]:
+    """Where panel ``i``'s title strip goes (CSS values), above its map."""
+    w, h = 100 / cols, 100 / rows
+    row, col = i // cols, i % cols
+    share = LEGEND_BAR_PX / rows
+    return {
+        "left": f"{w * col:.4f}%", "width": f"{w:.4f}%",
+        "top": f"calc({h * row:.4f}% - {share * row:.2f}px)", "height": f"{TITLE_STRIP_PX}px",
+    }  # fmt: skip
+
+
 def _figure(panels: list[Panel], edges: list[float], colours: list[str], *,
             show_private: bool, tiles: str) -> Figure:  # fmt: skip
     shared = len(panels) > 1
     kw = _tiles(tiles)
-    if len(panels) == 2:
+    n = len(panels)
+    cols = math.ceil(math.sqrt(n))
+    rows = math.ceil(n / cols)
+    if n == 2 and _overlap(panels):
         dual = folium.plugins.DualMap(control_scale=True, **kw)
         maps = [dual.m1, dual.m2]
         root = dual.get_root()
@@ -404,9 +466,6 @@ def _figure(panels: list[Panel], edges: list[float], colours: list[str], *,
         fig = root
     else:
         fig = Figure()
-        n = len(panels)
-        cols = math.ceil(math.sqrt(n))
-        rows = math.ceil(n / cols)
         maps = []
         for i in range(n):
             m = folium.Map(
@@ -416,11 +475,13 @@ def _figure(panels: list[Panel], edges: list[float], colours: list[str], *,
             )  # fmt: skip
             fig.add_child(m)
             maps.append(m)
-    for m, p in zip(maps, panels, strict=True):
+    for i, (m, p) in enumerate(zip(maps, panels, strict=True)):
         folium.plugins.Fullscreen().add_to(m)
-        CameraLayers(_payload(p, edges, colours, shared=shared, show_private=show_private)).add_to(
-            m
-        )
+        payload = _payload(p, edges, colours, shared=shared, show_private=show_private,
+                           first=i == 0)  # fmt: skip
+        box = _panel_box(i, cols, rows) if shared else ""
+        payload["titleBox"] = _title_box(i, cols, rows) if shared else None
+        CameraLayers(payload, box).add_to(m)
     fig.header.add_child(
         folium.Element(
             '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
