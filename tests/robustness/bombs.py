@@ -405,14 +405,16 @@ while True:
 p.returncode = 0
 with open(report, "w") as f:
     json.dump({"code": None if killed or not os.WIFEXITED(status) else os.WEXITSTATUS(status),
-               "seconds": time.monotonic() - start, "rss_mb": usage.ru_maxrss / 1024}, f)
+               "seconds": time.monotonic() - start, "cpu": usage.ru_utime + usage.ru_stime,
+               "rss_mb": usage.ru_maxrss / 1024}, f)
 """
 
 
 @dataclass
 class Measured:
     code: int | None  # None: killed after the time limit, or by a signal
-    seconds: float
+    seconds: float  # wall time
+    cpu: float  # user + system time, of every thread
     rss_mb: float  # peak resident set size
     stdout: str
     stderr: str
@@ -433,7 +435,8 @@ def run_measured(argv: list[str], timeout: float, cwd: Path | None = None) -> Me
             capture_output=True, cwd=cwd, timeout=timeout + 60, check=False,
         )  # fmt: skip
         r = json.loads(report.read_text())
-    return Measured(r["code"], r["seconds"], r["rss_mb"], p.stdout.decode("utf-8", "replace"),
+    return Measured(r["code"], r["seconds"], r["cpu"], r["rss_mb"],
+                    p.stdout.decode("utf-8", "replace"),
                     p.stderr.decode("utf-8", "replace"))  # fmt: skip
 
 
@@ -454,6 +457,7 @@ def probe(folder: Path, timeout: float = 120) -> None:
         if m.code is None:
             out = f"killed after {m.seconds:.0f} s " + out
         print(f"{h.name:38} {path.stat().st_size / MiB:7.2f} MiB {m.seconds:6.2f} s "
+              f"({m.cpu:5.2f} s CPU) "
               f"{m.rss_mb:6.0f} MB  {out[:160]}", flush=True)  # fmt: skip
 
 

@@ -4,9 +4,11 @@ Each file is given to ``camdensity ingest`` (and the PBF ones to ``area from-pbf
 fresh process, on a store that already holds the Monaco extract. A hostile file must give
 exactly one ``Error:`` line, exit 1, and leave the store byte for byte as it was; a file that
 is unusual but valid (lz4 blocks, an external DTD that is not loaded) must be read. Either
-way within the issue's bounds, asserted only as upper bounds: under 5 s and a peak RSS under
-300 MB (``wait4`` of the process, started from a small launcher so that this interpreter's
-memory is not counted).
+way within the issue's bounds, asserted only as upper bounds, from ``wait4`` of the process
+(started from a small launcher so that this interpreter's memory is not counted): a peak RSS
+under 300 MB, and 5 s of CPU time (user + system, every thread). Wall time depends on what
+else the machine runs (two cores, shared): it is only bounded generously (30 s), against a
+hang; the CPU time is the issue's 5 s.
 
 The guard's own rules are tested directly below: no real file refused, each bound where it
 says it is, every stream of a multi-stream file inflated.
@@ -32,7 +34,8 @@ from tests.conftest import MONACO, MUNICH, OSM, ROOT, digest
 from tests.robustness import bombs
 from tests.robustness.bombs import Hostile
 
-MAX_SECONDS = 5.0
+MAX_CPU_SECONDS = 5.0
+MAX_WALL_SECONDS = 30.0
 MAX_RSS_MB = 300.0
 HOSTILE = bombs.hostile_files()
 PBF_ERRORS = [h for h in HOSTILE if h.name.endswith(".pbf") and h.cameras is None]
@@ -71,7 +74,8 @@ def _assert_refused(m: bombs.Measured, h: Hostile, db: Path, before: str | None)
 
 
 def _assert_bounded(m: bombs.Measured) -> None:
-    assert m.seconds < MAX_SECONDS, f"{m.seconds:.1f} s"
+    assert m.cpu < MAX_CPU_SECONDS, f"{m.cpu:.1f} s of CPU"
+    assert m.seconds < MAX_WALL_SECONDS, f"{m.seconds:.1f} s"
     assert m.rss_mb < MAX_RSS_MB, f"peak RSS {m.rss_mb:.0f} MB"
 
 
