@@ -221,6 +221,12 @@ class Step:
         }  # fmt: skip
 
 
+def boundary_source(area: dict[str, Any]) -> str:
+    """Where the area's boundary comes from, as a series names it (a file by its name)."""
+    source = str(area.get("source") or "")
+    return source if source.startswith("OSM ") or "/" not in source else source.rsplit("/", 1)[1]
+
+
 @dataclass
 class Series:
     area: str
@@ -239,7 +245,7 @@ class Series:
                 "steps": [s.as_dict() for s in self.steps]}  # fmt: skip
 
 
-def _diff(
+def diff_states(
     before: dict[str, dict[str, Any]], after: dict[str, dict[str, Any]]
 ) -> tuple[list[str], list[str], list[str]]:
     added = sorted(after.keys() - before.keys(), key=_order)
@@ -263,11 +269,11 @@ def area_series(
     """One area's series on a prepared connection (``mapper.grid.prepare``); ``at``: these
     moments instead of the store's."""
     points = [(t, "asked") for t in at] if at is not None else moments(con, area, every)
-    series = Series(area["name"], area["source"] or "")
+    series = Series(area["name"], boundary_source(area))
     before: dict[str, dict[str, Any]] = {}
     for t, standing in points:
         now = _state(con, area, t)
-        added, removed, retagged = _diff(before, now) if series.steps else ([], [], [])
+        added, removed, retagged = diff_states(before, now) if series.steps else ([], [], [])
         aimed = sum(1 for r in now.values() if r["aimed"])
         series.steps.append(Step(
             t.date().isoformat(), t, standing, len(now), added, removed, retagged,
@@ -375,7 +381,7 @@ def diff_between(
     for area in targets:
         before = _state(con, area, start) if start is not None else {}
         after = _state(con, area, end)
-        added, removed, retagged = _diff(before, after)
+        added, removed, retagged = diff_states(before, after)
         for kind, keys, side in (("added", added, after), ("removed", removed, before),
                                  ("retagged", retagged, after)):  # fmt: skip
             for k in keys:

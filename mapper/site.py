@@ -277,6 +277,7 @@ def build(
         pages = render_site(
             db, tmp, _published(db, cfg), title=cfg.title if cfg else SiteConfig.title,
             compare=cfg.compare if cfg else [], tiles=tiles,
+            previous=target if target.is_dir() else None,
         )  # fmt: skip
         _faults.point("site-before-swap")
         _swap(tmp, target)

@@ -237,15 +237,19 @@ def render_site(
     title: str,
     compare: list[str],
     tiles: str,
+    previous: Path | None = None,
 ) -> list[str]:
     """Render the pages of ``areas`` (rows of ``area-list``) into the folder ``out``; the
-    comparison map shows the ``compare`` areas (default: up to six municipalities)."""
+    comparison map shows the ``compare`` areas (default: up to six municipalities);
+    ``previous``: the site this build replaces (for its changes page)."""
+    from mapper import site_history
     from mapper.assets import copy_assets
 
     if not areas:
         raise InputError("no areas to publish: add areas (camdensity area add) or use --config")
     env = _env()
     groups = _groups(db, areas)
+    hist = site_history.read(db, [p.area["name"] for g in groups for p in g.panels], previous)
     dates = [g.comparison.data_date for g in groups if g.comparison.data_date]
     common = {"site": {"title": title},
               "attribution": ATTRIBUTION, "version": __version__,
@@ -273,6 +277,7 @@ def render_site(
                 kind_label=KIND_LABELS.get(r["kind"], r["kind"]),
                 grade_meaning=GRADE_MEANING.get(r["grade"], ""), map_href=f"../maps/{s}.html",
                 charts=_charts(r), downloads=downloads, resolution=p.res,
+                timeline=hist.timelines.get(p.area["name"]),
             )  # fmt: skip
             _write(out / "areas" / f"{s}.html", page)
             pages.append(f"areas/{s}.html")
@@ -301,9 +306,10 @@ def render_site(
     _write(out / "about.html", env.get_template("about.html.j2").render(
         **common, root="", page_title="About", grade_rule=_grade_rule(), sources=sources,
         boundaries=boundaries, tiles=tiles != "none", caveat=CAVEAT))  # fmt: skip
+    site_history.write(env, out, common, hist)
     _write(out / "index.html", env.get_template("index.html.j2").render(
         **common, root="", page_title="Overview", groups=tables))  # fmt: skip
     shutil.copytree(resource_dir("web") / "static", out / "static")
     copy_assets(out / "assets", omit=ICON_LIBRARIES)
     _write(out / "assets" / "LICENSES.txt", _licences())
-    return ["index.html", "compare.html", "about.html", *pages]
+    return ["index.html", "compare.html", "about.html", "changes.html", *pages]

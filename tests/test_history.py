@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
@@ -346,3 +347,72 @@ def test_a_store_made_by_the_release_before_migrates_with_its_figures_unchanged(
     # the stored cameras became their sources' snapshots; the series starts from them
     (s,) = history.history(str(db), ["München"])
     assert [(st.date, st.cameras) for st in s.steps] == [("2020-07-20", new["München"]["cameras"])]
+
+
+# ----------------------------------------------------------------------------- site
+def _site(tmp: Path, db: Path, out: Path) -> str:
+    r = invoke("site", "--out", str(out), "--tiles", "none", "--db", str(db))
+    assert r.exit_code == 0, r.stderr
+    return (out / "changes.html").read_text(encoding="utf-8")
+
+
+def _area_page(out: Path, name: str) -> str:
+    from mapper.site import slug
+
+    return (out / "areas" / f"{slug(name)}.html").read_text(encoding="utf-8")
+
+
+def test_site_timeline_and_changes_since_the_previous_build(tmp_path: Path) -> None:
+    db, out = tmp_path / "s.duckdb", tmp_path / "site"
+    for p in (MONACO_2012, MONACO_2020):
+        ingest([str(p)], str(db))
+    _box_area(tmp_path, db)
+    first = _site(tmp_path, db, out)  # no build before: since the snapshot before the newest
+    assert "Changes since the previous snapshot" in first and "10 cameras added" in first
+    ingest([str(MONACO_2023)], str(db))
+    second = _site(tmp_path, db, out)
+    assert "Changes since the previous build" in second
+    assert "From the data of 2020-07-19 to the data of 2023-12-26" in second
+    assert "4 cameras added, 0 removed, 0 retagged" in second
+    for ident in ADDED_2023:
+        assert f'<a href="https://www.openstreetmap.org/node/{ident}"' in second
+    assert "by 2023-08-27" in second  # the camera first seen at version 2
+    record = json.loads((out / "changes.json").read_text(encoding="utf-8"))
+    assert record["data_moment"] == "2023-12-26T21:21:22" and record["counts"]["added"] == 4
+    page = _area_page(out, "Monaco")
+    svg = re.search(r'<svg [^>]*class="timeline".*?</svg>', page, re.S)
+    assert svg is not None and svg.group(0).count("<circle") == 3
+    assert (
+        'aria-label="Mapped cameras in Monaco, 2012-07-06: 0, 2020-07-19: 10, 2023-12-26: 14"'
+        in (svg.group(0))
+    )
+    assert "current boundary" in page and "<script" not in svg.group(0)
+    third = _site(tmp_path, db, out)  # the same store again: nothing changed since
+    assert "0 cameras added, 0 removed, 0 retagged" in third
+    assert "No public camera was added, removed or retagged." in third
+
+
+def test_site_changes_count_private_cameras_only(tmp_path: Path) -> None:
+    """A later snapshot (invented from the 2020 extract) removes one public camera and moves
+    another indoors: the page links the removed one and only counts the private one."""
+    newer = tmp_path / "monaco_later.osm.pbf"
+    header = osmium.io.Header()
+    header.set("osmosis_replication_timestamp", "2021-01-01T00:00:00Z")
+    header.add_box(osmium.osm.Box(BOX[0], BOX[1], BOX[2], BOX[3]))
+    cams = sorted(
+        (o.id, (o.location.lon, o.location.lat), dict(o.tags), o.timestamp)
+        for o in osmium.FileProcessor(str(MONACO_2020), osmium.osm.NODE)
+        if o.tags.get("man_made") == "surveillance"
+    )
+    with osmium.SimpleWriter(str(newer), header=header) as w:
+        for i, (ident, loc, tags, stamp) in enumerate(cams[1:], 1):
+            if i == 1:
+                tags = {**tags, "surveillance": "indoor"}
+            w.add_node(osmium.osm.mutable.Node(id=ident, version=1 + (i == 1), location=loc,
+                                               tags=tags, timestamp=stamp))  # fmt: skip
+    db = _snapshot_store(tmp_path, [MONACO_2020, newer])
+    page = _site(tmp_path, db, tmp_path / "site")
+    assert "1 cameras added" not in page and "0 cameras added, 1 removed, 1 retagged" in page
+    assert f"node/{cams[0][0]}</a>" in page
+    assert f"node/{cams[1][0]}" not in page
+    assert "only counted here: 0 added,\n0 removed, 1 retagged" in page
