@@ -274,6 +274,8 @@ def _store(
     name, is an error unless ``replace`` (which removes it first); then the names follow
     :func:`display_names` (the new specs' names are set, stored areas renamed). Returns the
     new area's id when there is one spec (none for several)."""
+    if not specs:
+        return []
     naming = sql.rows(con, "area-naming")
     by_osm = {(r["osm_type"], r["osm_id"]): r for r in naming if r["osm_id"] is not None}
     given = {r["name"]: r for r in naming if not _automatic(r)}

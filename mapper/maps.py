@@ -357,7 +357,7 @@ def map_panels(
     _check_names(names, res)
     with open_store(db) as con:
         prepare(con)
-        areas = [get_area(con, n) for n in dict.fromkeys(names)]
+        areas = list({a["id"]: a for a in (get_area(con, n) for n in names)}.values())
         r = res if res is not None else shared_resolution(areas)
         ps = panels(con, areas, r, show_private)
         comparison = compare_areas(con, areas, res=r, grids={p.area["id"]: p.cells for p in ps})

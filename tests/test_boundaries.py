@@ -427,6 +427,10 @@ def test_reimporting_a_relation_needs_replace(tmp_path: Path) -> None:
     )  # fmt: skip
     r = invoke("area", "set", f"relation/{FONTVIEILLE}", "--population", "3600", "--db", db)
     assert r.exit_code == 0, r.stderr
+    # one area named twice (by relation id and by name) is one panel, one row
+    r = invoke("map", f"relation/{FONTVIEILLE}", "Fontvieille", "-o", tmp_path / "m.html",
+               "--db", db)  # fmt: skip
+    assert r.exit_code == 0 and "1 panel(s)" in r.stderr, r.stderr
     r = invoke("area", "from-pbf", MONACO, "--admin-level", "10", "--replace", "--db", db)
     assert r.exit_code == 0, r.stderr
     assert _names(db) == before
