@@ -17,7 +17,10 @@ rings that do not close), is reported as :class:`Incomplete` with the reason, wo
 from the member ways this module saw. ``pyosmium``'s ``FileProcessor`` is not used: its
 filter chain is fixed before the first read, and the second read's filters here are made
 from the ids the first read found (without them every closed way of the file is assembled
-into an area and handed on, as ``FileProcessor.with_areas()`` does).
+into an area and handed on, as ``FileProcessor.with_areas()`` does). The pieces used instead
+(``Reader``, ``apply``, ``OsmFileIterator``, ``BufferIterator`` and ``area.AreaManager``) are
+the ones ``FileProcessor`` is built of; pyosmium calls ``AreaManager``'s interface internal,
+so tests/test_boundaries.py checks what it builds on every shipped file.
 """
 
 from __future__ import annotations
