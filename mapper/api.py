@@ -71,6 +71,14 @@ CAMERA_COLUMNS = (
     "osm_type", "osm_id", "lat", "lon", "kind", "visibility", "camera_type", "zone", "mount",
     "operator", "directions", "direction_invalid", "source", "tags",
 )  # fmt: skip
+HISTORY_COLUMNS = (
+    "area", "date", "at", "standing", "cameras", "added", "removed", "retagged", "aimed_share",
+    "added_ids", "removed_ids", "retagged_ids",
+)  # fmt: skip
+DIFF_COLUMNS = (
+    "change", "osm_type", "osm_id", "lat", "lon", "tags", "tags_before", "private", "mapped",
+    "url",
+)  # fmt: skip
 #: Columns that hold whole numbers or nothing: pandas' nullable ``Int64`` in every frame.
 _NULLABLE_INTS = frozenset(
     {"id", "osm_id", "admin_level", "population", "population_year", "reported_cameras", "rank"}
@@ -388,7 +396,8 @@ class Store:
         from mapper import grid
 
         g = grid.grid(self._db(), area, res)
-        df = _frame(g.rows, grid.COLUMNS)
+        extra = [k for k in (g.rows[0] if g.rows else {}) if k not in grid.COLUMNS]
+        df = _frame(g.rows, [*grid.COLUMNS, *extra])
         geoms = [
             shapely.Polygon([(lng, lat) for lat, lng in h3.cell_to_boundary(c)])
             for c in df["h3"]
@@ -404,26 +413,79 @@ class Store:
         *areas: str,
         all: bool = False,
         kinds: Sequence[str] = (),
+        admin_level: int | None = None,
+        within: str | None = None,
+        top: int | None = None,
         sort: str = "per_km2",
         res: int | None = None,
+        at: datetime | date | str | None = None,
     ) -> pd.DataFrame:
         """``camdensity compare``: one row per area, ranked on ``sort`` (``per_km2``,
-        ``per_1k`` or ``cameras``; ties share a rank), every area on one H3 resolution.
+        ``per_1k``, ``cameras``, ...; ties share a rank).
 
-        The columns of ``--format csv`` (nested shares as ``vis_*``, ``kind_*``, ``with_*``)
-        and the sources of the figures. ``attrs``: ``data_date``, ``resolution``, ``sort``,
-        ``attribution`` and ``caveat`` (the counts are of mapped cameras, not all cameras).
+        ``all=True`` takes every area, narrowed by ``kinds``, ``admin_level`` and ``within``
+        (an area's name or ``relation/ID``: only the areas inside it); ``top`` keeps the
+        first rows. ``res`` forces one H3 resolution for concentration (else each area's
+        own, column ``res``). ``at``: the store as of a day (a date, or text like
+        ``"2023-12-26"``: the end of that day, UTC) or a moment (a datetime). The columns
+        of ``--format csv`` (nested shares as ``vis_*``, ``kind_*``, ``with_*``), then the
+        row's other figures and their sources. ``attrs``: ``data_date``, ``resolution``,
+        ``sort``, ``attribution`` and ``caveat`` (the counts are of mapped cameras).
         """
         from mapper import compare
 
         c = compare.compare(
-            self._db(), areas, all_areas=all, kinds=tuple(kinds), sort=sort, res=res
-        )
+            self._db(), areas, all_areas=all, kinds=tuple(kinds), admin_level=admin_level,
+            within=within, top=top, sort=sort, res=res, at=_moment(at, "--at"),
+        )  # fmt: skip
         flat = [compare.flat(r) for r in c.rows]
         extra = [k for k in (flat[0] if flat else {}) if k not in compare.FLAT_COLUMNS]
         meta = c.as_dict()
         attrs = {k: meta[k] for k in ("data_date", "resolution", "sort", "attribution", "caveat")}
         return _frame(flat, [*compare.FLAT_COLUMNS, *extra], attrs=attrs)
+
+    # ------------------------------------------------------------------ history
+    def history(self, *areas: str, every: str = "month") -> pd.DataFrame:
+        """``camdensity history``: per area, one row per snapshot date (from a history
+        file, per ``every`` month or year), counted inside the area's current boundary:
+        ``cameras``, how many were ``added``, ``removed`` and ``retagged`` since the row
+        before (and their ids, as lists), and ``aimed_share`` (the share with a
+        direction). ``date`` is the day, ``at`` the moment (UTC); ``standing`` says whether
+        the row is a snapshot or a period's end. ``attrs``: ``notes`` (per area, what the
+        boundary means for earlier dates) and ``attribution``."""
+        from mapper import history
+
+        series = history.history(self._db(), areas, every=every)
+        rows = [
+            {
+                "area": s.area, "date": st.date, "at": st.at, "standing": st.standing,
+                "cameras": st.cameras, "added": len(st.added), "removed": len(st.removed),
+                "retagged": len(st.retagged), "aimed_share": st.aimed_share,
+                "added_ids": st.added, "removed_ids": st.removed, "retagged_ids": st.retagged,
+            }
+            for s in series for st in s.steps
+        ]  # fmt: skip
+        attrs = {"notes": {s.area: s.note for s in series}, "attribution": ATTRIBUTION}
+        return _frame(rows, HISTORY_COLUMNS, times=("at",), attrs=attrs)
+
+    def diff(
+        self, *areas: str, start: date | str | None = None, end: date | str | None = None
+    ) -> gpd.GeoDataFrame:
+        """``camdensity diff``: the cameras added, removed or retagged from the day
+        ``start`` (the CLI's ``--from``; default: the snapshot before the one that stands
+        for ``end``) to the day ``end`` (``--to``; default: the newest snapshot), in the
+        areas or the whole store. Points with ``change``, the element, ``tags`` (and
+        ``tags_before`` when retagged), ``private``, ``mapped`` (when it was first mapped)
+        and ``url``. ``attrs``: ``from``, ``to``, ``areas``, ``note``, ``attribution``."""
+        from mapper import history
+
+        d = history.diff(self._db(), areas, start=_day(start), end=_day(end))
+        rows = [c.as_dict() for c in d.changes]
+        df = _frame(rows, DIFF_COLUMNS)
+        geoms = shapely.points(df["lon"].to_numpy(float), df["lat"].to_numpy(float))
+        doc = {k: v for k, v in history.diff_geojson(d).items() if k != "features"}
+        attrs = {k: doc[k] for k in ("from", "to", "areas", "note", "attribution")}
+        return _geo(df, geoms, attrs)
 
     # ------------------------------------------------------------------ outputs
     def map(
@@ -524,6 +586,27 @@ def _snapshot(value: datetime | date | str | None) -> datetime | None:
     raise InputError(
         f"snapshot {str(value)[:40]!r}: give a date like 2023-06-14 or 2023-06-14T12:00:00Z (UTC)"
     )
+
+
+def _moment(value: datetime | date | str | None, what: str) -> datetime | None:
+    """A moment as the library takes it (naive UTC): a datetime as given, a day (a date or
+    ``YYYY-MM-DD``) as its end, as the CLI reads a DATE."""
+    from mapper.history import parse_date
+
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
+    if isinstance(value, date):
+        return parse_date(value.isoformat(), what)
+    return parse_date(str(value), what)
+
+
+def _day(value: date | str | None) -> str | None:
+    """A day as the CLI's DATE text: a date (or datetime) as its day, text as given."""
+    if isinstance(value, date):
+        return value.isoformat()[:10]
+    return value
 
 
 def _result_row(r: IngestResult) -> dict[str, Any]:

@@ -30,8 +30,7 @@ import shapely
 from branca.element import Figure
 from shapely.geometry import box
 
-from mapper import Store
-from mapper.api import AREA_COLUMNS, CAMERA_COLUMNS, FETCH_COLUMNS, INGEST_COLUMNS
+from mapper import Store, api
 from mapper.assets import remote_references
 from mapper.compare import FLAT_COLUMNS
 from mapper.errors import AmbiguousArea, CamdensityError, InputError, NotFound, StoreError
@@ -42,6 +41,7 @@ from tests.conftest import (
     BOUNDARIES,
     MONACO,
     MUNICH,
+    OSM,
     ROOT,
     SWISS_CITIES,
     SWITZERLAND,
@@ -147,7 +147,7 @@ def test_a_temporary_store_is_a_private_file_gone_on_close() -> None:
     assert s.temporary and s.path.is_file() and folder.name.startswith("camdensity-store-")
     assert folder.stat().st_mode & 0o777 == 0o700
     assert s.stats()["cameras"] == 0  # an empty store of the current schema, readable
-    assert s.areas().empty and list(s.areas().columns) == [*AREA_COLUMNS, "geometry"]
+    assert s.areas().empty and list(s.areas().columns) == [*api.AREA_COLUMNS, "geometry"]
     assert "temporary" in repr(s)
     s.close()
     assert not folder.exists() and s.closed and "(closed)" in repr(s)
@@ -191,7 +191,7 @@ def test_a_path_store_is_made_at_the_first_write_like_the_cli(tmp_path: Path) ->
 
 def test_ingest_rows_match_stats_json(store: Store, built: tuple[Store, Any], db: str) -> None:
     df = built[1]["ingest"]
-    assert isinstance(df, pd.DataFrame) and list(df.columns) == list(INGEST_COLUMNS)
+    assert isinstance(df, pd.DataFrame) and list(df.columns) == list(api.INGEST_COLUMNS)
     assert str(df["snapshot"].dtype) == "datetime64[us, UTC]"
     assert df["path"].tolist() == [str(p) for p in ALL_SAMPLES]
     assert set(df["status"]) == {"ingested"}
@@ -262,9 +262,9 @@ def area_list(db: Any) -> dict[str, dict[str, Any]]:
 def test_areas_match_area_list_json(store: Store, db: str) -> None:
     gdf = store.areas()
     assert isinstance(gdf, gpd.GeoDataFrame) and gdf.crs.to_string() == "EPSG:4326"
-    assert list(gdf.columns) == [*AREA_COLUMNS, "geometry"]
+    assert list(gdf.columns) == [*api.AREA_COLUMNS, "geometry"]
     rows = cli_json("area", "list", "--json", "--db", db)["areas"]
-    assert_rows_match(gdf, rows, AREA_COLUMNS)
+    assert_rows_match(gdf, rows, api.AREA_COLUMNS)
     assert set(gdf.geometry.geom_type) == {"MultiPolygon"}
     zurich = gdf.set_index("name").loc["Zürich"]
     boundary = gpd.read_file(BOUNDARIES / "zurich.geojson").geometry.iloc[0]
@@ -397,7 +397,7 @@ def test_stats_is_stats_json(store: Store, db: str) -> None:
 def test_cameras_match_export_geojson(store: Store, db: str, tmp_path: Path) -> None:
     gdf = store.cameras()
     assert isinstance(gdf, gpd.GeoDataFrame) and gdf.crs.to_string() == "EPSG:4326"
-    assert list(gdf.columns) == [*CAMERA_COLUMNS, "geometry"]
+    assert list(gdf.columns) == [*api.CAMERA_COLUMNS, "geometry"]
     out = tmp_path / "cameras.geojson"
     assert invoke("export", "--format", "geojson", "-o", out, "--db", db).exit_code == 0
     features = json.loads(out.read_text(encoding="utf-8"))["features"]
@@ -407,7 +407,7 @@ def test_cameras_match_export_geojson(store: Store, db: str, tmp_path: Path) -> 
         assert [row.lon, row.lat] == f["geometry"]["coordinates"]
         assert (row.geometry.x, row.geometry.y) == (row.lon, row.lat)
         props = f["properties"]
-        for k in CAMERA_COLUMNS:
+        for k in api.CAMERA_COLUMNS:
             if k not in ("lat", "lon", "tags"):
                 assert same(getattr(row, k), props[k]), (f["id"], k)
         assert isinstance(row.tags, dict)
@@ -443,11 +443,13 @@ def test_grid_matches_grid_json(store: Store, db: str) -> None:
         res = int(args[2]) if len(args) > 1 else None
         gdf = store.grid(area, res)
         assert isinstance(gdf, gpd.GeoDataFrame) and gdf.crs.to_string() == "EPSG:4326"
-        assert list(gdf.columns) == [*GRID_COLUMNS, "geometry"]
         expected = cli_json("grid", *args, "--format", "json", "--db", db)
+        columns = list(expected["cells"][0])  # the grid's columns, and any the store adds
+        assert columns[: len(GRID_COLUMNS)] == list(GRID_COLUMNS)
+        assert list(gdf.columns) == [*columns, "geometry"]
         assert gdf.attrs["area"] == expected["area"]
         assert gdf.attrs["resolution"] == expected["resolution"]
-        assert_rows_match(gdf, expected["cells"], GRID_COLUMNS)
+        assert_rows_match(gdf, expected["cells"], columns)
         cell = gdf.iloc[0]
         assert cell.geometry.equals(shapely.Polygon(
             [(lng, lat) for lat, lng in h3.cell_to_boundary(cell["h3"])]
@@ -505,6 +507,90 @@ def test_compare_errors_are_the_clis(store: Store, db: str) -> None:
     assert str(nothing.value) == cli_error("compare", "--db", db)
     with pytest.raises(InputError, match="cannot sort by 'beauty'"):  # click refuses it there
         store.compare("Bern", sort="beauty")
+
+
+# ------------------------------------------------------------------------------ history
+
+MONACOS = [OSM / "monaco_2012-07.osm.pbf", OSM / "monaco_2020-07-19.osm.pbf", MONACO]
+
+
+@pytest.fixture(scope="module")
+def years(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+    """Monaco in 2012, 2020 and 2023, with the 2023 extract's quarters."""
+    with Store(tmp_path_factory.mktemp("years") / "years.duckdb") as s:
+        s.ingest(*MONACOS)
+        s.areas_from_pbf(MONACO, admin_level=10)
+        yield s
+
+
+def test_history_matches_history_json(years: Store) -> None:
+    names = ["monaco_2023-12-26 (extent)", "Monte-Carlo"]
+    df = years.history(*names)
+    assert list(df.columns) == list(api.HISTORY_COLUMNS)
+    assert str(df["at"].dtype) == "datetime64[us, UTC]"
+    series = cli_json("history", *names, "--format", "json", "--db", years.path)["series"]
+    steps = [(s["area"], st) for s in series for st in s["steps"]]
+    assert len(df) == len(steps) and len(steps) >= 6
+    for row, (area, st) in zip(df.itertuples(), steps, strict=True):
+        assert (row.area, row.date, row.standing, row.cameras) == (
+            area, st["date"], st["standing"], st["cameras"],
+        )  # fmt: skip
+        assert row.at.strftime("%Y-%m-%dT%H:%M:%SZ") == st["at"]
+        for k in ("added", "removed", "retagged"):
+            assert getattr(row, k) == len(st[k]) and getattr(row, f"{k}_ids") == st[k]
+        assert row.aimed_share == st["aimed_share"]
+    assert df.attrs["notes"] == {s["area"]: s["note"] for s in series}
+    assert df["added"].sum() > 0
+    with pytest.raises(InputError) as exc:
+        years.history("Monte-Carlo", every="week")
+    assert "--every must be one of" in str(exc.value)
+
+
+@pytest.mark.parametrize(
+    "kwargs, args",
+    [
+        ({}, []),
+        ({"start": "2013-01-01", "end": date(2021, 1, 1)},
+         ["--from", "2013-01-01", "--to", "2021-01-01"]),
+        ({"end": "2020-12-31"}, ["monaco_2020-07-19 (extent)", "--to", "2020-12-31"]),
+    ],
+)  # fmt: skip
+def test_diff_matches_diff_geojson(years: Store, kwargs: dict[str, Any], args: list[str]) -> None:
+    names = [a for a in args if not a.startswith("--") and not a[:1].isdigit()]
+    gdf = years.diff(*names, **kwargs)
+    assert isinstance(gdf, gpd.GeoDataFrame) and gdf.crs.to_string() == "EPSG:4326"
+    assert list(gdf.columns) == [*api.DIFF_COLUMNS, "geometry"]
+    doc = cli_json("diff", *args, "--format", "geojson", "--db", years.path)
+    for k in ("from", "to", "areas", "note", "attribution"):
+        assert gdf.attrs[k] == doc[k], k
+    assert len(gdf) == len(doc["features"]) > 0
+    for row, f in zip(gdf.itertuples(), doc["features"], strict=True):
+        assert f"{row.osm_type}/{row.osm_id}" == f["id"]
+        assert [round(row.lon, 7), round(row.lat, 7)] == f["geometry"]["coordinates"]
+        for k, v in f["properties"].items():
+            assert same(getattr(row, k), v), (f["id"], k)
+
+
+def test_compare_as_of_within_and_top_match_the_cli(years: Store) -> None:
+    cases = [
+        ({"at": "2020-12-31"}, ["--at", "2020-12-31"]),
+        ({"at": date(2012, 12, 31), "sort": "cameras"}, ["--at", "2012-12-31", "--sort",
+                                                         "cameras"]),
+        ({"within": "monaco_2023-12-26 (extent)", "admin_level": 10},
+         ["--within", "monaco_2023-12-26 (extent)", "--admin-level", "10"]),
+        ({"top": 2, "sort": "cameras"}, ["--top", "2", "--sort", "cameras"]),
+    ]  # fmt: skip
+    for kwargs, args in cases:
+        df = years.compare(all=True, **kwargs)
+        expected = cli_json("compare", "--all", *args, "--format", "json", "--db", years.path)
+        assert df["area"].tolist() == [r["area"] for r in expected["rows"]], kwargs
+        assert df["cameras"].tolist() == [r["cameras"] for r in expected["rows"]], kwargs
+        assert df.attrs["data_date"] == expected["data_date"]
+    assert len(years.compare(all=True, top=2)) == 2
+    with pytest.raises(InputError) as exc:
+        years.compare(all=True, at="last year")
+    assert str(exc.value) == cli_error("compare", "--all", "--at", "last year", "--db",
+                                       years.path)  # fmt: skip
 
 
 # ------------------------------------------------------------------------------ outputs
@@ -633,7 +719,7 @@ def test_fetch_matches_the_clis_fetch(online: FakeOSM, tmp_path: Path) -> None:
     with Store(tmp_path / "ours.duckdb") as s:
         df = s.fetch("Zürich", timeout=10)
         again = s.fetch("Zürich", timeout=10)
-        assert list(df.columns) == list(FETCH_COLUMNS)
+        assert list(df.columns) == list(api.FETCH_COLUMNS)
         assert again.loc[0, "status"] == "unchanged"
         row = df.iloc[0]
         assert (row.place, row.area, row.osm_type, row.osm_id, row.admin_level) == (
@@ -690,3 +776,12 @@ def test_docs_api_has_an_example_of_every_method() -> None:
         assert re.search(rf"\.{name}\(", examples), f"docs/api.md has no example of .{name}()"
         assert f"`.{name}(" in text, f"docs/api.md has no section for .{name}()"
     assert "Store()" in examples and "with Store() as" in examples
+
+
+def test_the_readme_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Python API", 1)[1].split("\n## ", 1)[0]
+    (code,) = re.findall(r"```python\n(.*?)```", section, re.S)
+    (tmp_path / "data").symlink_to(ROOT / "data")
+    monkeypatch.chdir(tmp_path)
+    exec(compile(code, "README.md", "exec"), {})
