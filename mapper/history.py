@@ -315,6 +315,9 @@ class Change:
     private: bool
     first_seen: datetime | None
     first_exact: bool
+    #: Added where no snapshot at the start reached: the place is new to the store, not
+    #: necessarily the camera (see ``mapped``).
+    new_place: bool = False
 
     @property
     def url(self) -> str:
@@ -333,7 +336,7 @@ class Change:
             "change": self.change, "osm_type": self.osm_type, "osm_id": self.osm_id,
             "lat": self.lat, "lon": self.lon, "tags": self.tags,
             "tags_before": self.tags_before, "private": self.private, "mapped": self.mapped,
-            "url": self.url,
+            "new_place": self.new_place, "url": self.url,
         }  # fmt: skip
 
 
@@ -346,9 +349,10 @@ class Diff:
     note: str = ""
 
     def counts(self) -> dict[str, int]:
-        out = {"added": 0, "removed": 0, "retagged": 0}
+        out = {"added": 0, "removed": 0, "retagged": 0, "new_place": 0}
         for c in self.changes:
             out[c.change] += 1
+            out["new_place"] += c.new_place
         return out
 
 
@@ -377,6 +381,7 @@ def diff_between(
     whole store), on a prepared connection."""
     targets: list[dict[str, Any] | None] = list(areas) or [None]
     first = _first_mapped(con)
+    reached = _reached(con, start)
     changes: dict[str, Change] = {}
     for area in targets:
         before = _state(con, area, start) if start is not None else {}
@@ -388,11 +393,30 @@ def diff_between(
                 r = side[k]
                 seen, exact = first.get(k, (None, False))
                 old = _tags(before[k]) if kind == "retagged" else None
+                new_place = kind == "added" and not _inside(reached, r["lon"], r["lat"])
                 changes.setdefault(k, Change(kind, r["osm_type"], int(r["osm_id"]), r["lat"],
                                              r["lon"], _tags(r), old, is_private(r), seen,
-                                             exact))  # fmt: skip
+                                             exact, new_place))  # fmt: skip
     order = {"added": 0, "removed": 1, "retagged": 2}
     return sorted(changes.values(), key=lambda c: (order[c.change], c.osm_type, c.osm_id))
+
+
+Box = tuple[float, float, float, float]
+
+
+def _reached(con: duckdb.DuckDBPyConnection, start: datetime | None) -> list[Box]:
+    """The boxes that the snapshots standing at ``start`` speak for (a history file: any)."""
+    if start is None:
+        return []
+    return [
+        (r["min_lon"], r["min_lat"], r["max_lon"], r["max_lat"])
+        for r in sql.rows(con, "history-moments")
+        if r["min_lon"] is not None and (r["format"] == "osm-history" or r["snapshot"] <= start)
+    ]
+
+
+def _inside(boxes: list[Box], lon: float, lat: float) -> bool:
+    return any(b[0] <= lon <= b[2] and b[1] <= lat <= b[3] for b in boxes)
 
 
 def previous_moment(
@@ -444,6 +468,11 @@ def diff_table(d: Diff) -> str:
         + (f" in {', '.join(d.areas)}" if d.areas else "")
         + f": {c['added']} added, {c['removed']} removed, {c['retagged']} retagged",
     ]
+    if c["new_place"]:
+        lines.append(
+            f"{c['new_place']} of the added (added*) are where no earlier snapshot reached: "
+            "their place is new to the store, not necessarily the camera"
+        )
     if d.note:
         lines.append(d.note)
     head = f"{'change':<9} {'element':<18} {'mapped':<14} {'lat':>10} {'lon':>10}  what"
@@ -454,7 +483,8 @@ def diff_table(d: Diff) -> str:
             old, new = ch.tags_before, ch.tags
             what = "changed: " + ", ".join(sorted(k for k in old.keys() | new.keys()
                                                   if old.get(k) != new.get(k)))  # fmt: skip
-        lines.append(f"{ch.change:<9} {ch.osm_type + '/' + str(ch.osm_id):<18} {ch.mapped:<14} "
+        label = ch.change + ("*" if ch.new_place else "")
+        lines.append(f"{label:<9} {ch.osm_type + '/' + str(ch.osm_id):<18} {ch.mapped:<14} "
                      f"{ch.lat:>10.6f} {ch.lon:>10.6f}  {what}")  # fmt: skip
     lines.append(f"Data {ATTRIBUTION}")
     return "\n".join(line.rstrip() for line in lines)

@@ -182,13 +182,14 @@ def changes(
         shapely.prepare(g)
     public: list[dict[str, Any]] = []
     private = {"added": 0, "removed": 0, "retagged": 0}
-    counts = {"added": 0, "removed": 0, "retagged": 0}
+    counts = {"added": 0, "removed": 0, "retagged": 0, "new_place": 0}
     for c in found:
         point = shapely.Point(c.lon, c.lat)
         inside = [name for name, g in shapes if g.intersects(point)]
         if not inside:
             continue
         counts[c.change] += 1
+        counts["new_place"] += c.new_place
         if c.private:
             private[c.change] += 1
             continue
@@ -199,6 +200,7 @@ def changes(
         public.append({
             "change": c.change, "element": f"{c.osm_type}/{c.osm_id}", "url": c.url,
             "mapped": c.mapped, "areas": inside, "changed_tags": changed,
+            "new_place": c.new_place,
             "what": c.tags.get("surveillance:type") or c.tags.get("surveillance") or "",
             "lat": round(c.lat, 7), "lon": round(c.lon, 7),
         })  # fmt: skip

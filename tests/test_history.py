@@ -218,6 +218,16 @@ def test_diff_command_table_and_geojson(monaco: Path) -> None:
     assert r.exit_code == 1 and "Error: --from must be before --to" in r.stderr
 
 
+def test_cameras_where_no_earlier_snapshot_reached_are_marked(tmp_path: Path, monaco: Path) -> None:
+    """Added since a date at which no snapshot covered their place: new to the store, not
+    necessarily newly mapped (the 2012 extract's nodes do cover Monaco)."""
+    db = _snapshot_store(tmp_path, [MONACO_2023])
+    d = history.diff(str(db), start="2020-01-01")
+    assert d.counts() == {"added": 14, "removed": 0, "retagged": 0, "new_place": 14}
+    assert "14 of the added (added*)" in history.diff_table(d)
+    assert history.diff(str(monaco), start="2012-12-31").counts()["new_place"] == 0
+
+
 def test_a_retagged_and_a_removed_camera(tmp_path: Path) -> None:
     """Edge cases the real extracts do not have: a later snapshot of the same box retags
     one camera and lacks another (invented from the 2020 extract, rewritten)."""
