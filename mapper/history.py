@@ -19,7 +19,7 @@ so. First-mapped dates are exact only where the element's previous version is kn
 from __future__ import annotations
 
 import calendar
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -39,13 +39,15 @@ OSM_URL = "https://www.openstreetmap.org/{osm_type}/{osm_id}"
 
 
 # ----------------------------------------------------------------------------- keeping
-def keep_snapshot(con: duckdb.DuckDBPyConnection, ex: Extract, source_id: int) -> None:
+def keep_snapshot(
+    con: duckdb.DuckDBPyConnection, ex: Extract, source_id: int,
+    stage: Callable[[duckdb.DuckDBPyConnection, Extract], int],
+) -> None:  # fmt: skip
     """Keep the extract's own copy of its cameras (inside the ingest's transaction, while
     its cameras are staged): every element as read, or a history file's every camera
-    version; and the box the snapshot speaks for."""
+    version, staged again by ``stage`` (:func:`mapper.ingest.stage`, given by the ingest:
+    it imports this module); and the box the snapshot speaks for."""
     import numpy as np
-
-    from mapper.ingest import stage
 
     box = ex.bbox or ex.extent
     if box is not None:

@@ -160,7 +160,7 @@ def write_extract(con: duckdb.DuckDBPyConnection, ex: Extract) -> tuple[int, int
     try:
         sql.run(con, "cameras-drop-superseded", snapshot=ex.snapshot)
         inserted = sql.run(con, "cameras-insert-staged", source_id=source_id).fetchone()
-        history.keep_snapshot(con, ex, source_id)  # every snapshot kept (schema v4)
+        history.keep_snapshot(con, ex, source_id, stage)  # every snapshot kept (schema v4)
     finally:
         sql.run(con, "staged-drop")
         con.unregister("staged_rows")
