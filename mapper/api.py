@@ -19,6 +19,7 @@ readers, and no connection held between calls (a notebook cell never keeps the s
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import shutil
@@ -70,6 +71,9 @@ AREA_COLUMNS = (
 CAMERA_COLUMNS = (
     "osm_type", "osm_id", "lat", "lon", "kind", "visibility", "camera_type", "zone", "mount",
     "operator", "directions", "direction_invalid", "source", "tags",
+)  # fmt: skip
+STREETS_COLUMNS = (
+    "path", "status", "streets", "buildings", "street_km", "walk_km", "skipped_ways",
 )  # fmt: skip
 HISTORY_COLUMNS = (
     "area", "date", "at", "standing", "cameras", "added", "removed", "retagged", "aimed_share",
@@ -207,6 +211,20 @@ class Store:
             )  # fmt: skip
             rows.append(row)
         return _frame(rows, FETCH_COLUMNS, times=("snapshot",))
+
+    def streets(self, *paths: str | os.PathLike[str], quiet: bool = True) -> pd.DataFrame:
+        """``camdensity streets``: each OSM file's streets, walking ways and buildings, for
+        the figures per street km and the coverage of streets by fields of view. One row per
+        file: ``status`` (``stored``, or ``unchanged`` for a file already read), the street
+        ways and buildings it holds, ``street_km`` and ``walk_km`` (geodesic), and the ways
+        skipped for nodes missing from the extract."""
+        from mapper.streets import store_streets
+
+        if not paths:
+            raise InputError("give one or more OSM files to read streets from")
+        results = store_streets(self._db(), [os.fspath(p) for p in paths], progress=not quiet)
+        rows = [dataclasses.asdict(r) for r in results]
+        return _frame(rows, STREETS_COLUMNS)
 
     # ------------------------------------------------------------------ areas
     def add_area(

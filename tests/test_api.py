@@ -252,6 +252,31 @@ def test_snapshot_forms(tmp_path: Path, given: Any) -> None:
         assert df.loc[0, "snapshot"] == pd.Timestamp("2023-06-14", tz=UTC)
 
 
+def test_streets_match_the_clis(tmp_path: Path) -> None:
+    with Store(tmp_path / "ours.duckdb") as s:
+        s.ingest(MUNICH)
+        df = s.streets(MUNICH)
+        assert list(df.columns) == list(api.STREETS_COLUMNS)
+        assert s.streets(MUNICH).loc[0, "status"] == "unchanged"
+        extent = "munich_altstadt_2020-07-20 (extent)"
+        ours = s.compare(extent)
+        theirs = cli_json("compare", extent, "--format", "json", "--db", s.path)["rows"][0]
+    row = df.iloc[0]
+    assert row.status == "stored" and row.streets > 1000 and row.buildings > 1000
+    r = invoke("streets", MUNICH, "--db", tmp_path / "theirs.duckdb")
+    assert r.exit_code == 0, r.stderr
+    assert r.stdout.strip() == (
+        f"{MUNICH}: {row.streets} street ways ({row.street_km:.1f} km of streets, "
+        f"{row.walk_km:.1f} km of walking ways), {row.buildings} buildings"
+    )
+    assert ours.loc[0, "street_km"] == theirs["street_km"] > 0
+    assert ours.loc[0, "coverage"] == theirs["coverage"]
+    with pytest.raises(InputError) as exc:
+        Store(tmp_path / "x.duckdb").streets(tmp_path / "missing.osm.pbf")
+    assert str(exc.value) == cli_error("streets", tmp_path / "missing.osm.pbf", "--db",
+                                       tmp_path / "x.duckdb")  # fmt: skip
+
+
 # ------------------------------------------------------------------------------- areas
 
 
