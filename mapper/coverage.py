@@ -139,30 +139,82 @@ def fields_of_view(
     return Views(polygons, fov_cam)
 
 
+#: Rays cut in chunks of about this many, so that the candidate pairs stay small in memory.
+RAY_CHUNK = 100_000
+
+
+@dataclass
+class Walls:
+    """Building walls as segments (metres), grouped by building, with an STR tree of the
+    buildings: a ray is tested against the segments of the buildings its box meets."""
+
+    tree: shapely.STRtree
+    start: NDArray[np.float64]  # (segments, 2)
+    end: NDArray[np.float64]
+    first: NDArray[np.int64]  # building -> its first segment
+    count: NDArray[np.int64]  # building -> how many segments
+
+    @classmethod
+    def of(cls, buildings: Geoms) -> Walls:
+        polys, owner = shapely.get_parts(buildings, return_index=True)
+        rings, ring_poly = shapely.get_rings(polys, return_index=True)
+        coords, ring = shapely.get_coordinates(rings, return_index=True)
+        same = ring[1:] == ring[:-1]
+        seg_building = owner[ring_poly[ring[:-1][same]]]
+        order = np.argsort(seg_building, kind="stable")
+        start, end = coords[:-1][same][order], coords[1:][same][order]
+        count = np.bincount(seg_building, minlength=len(buildings))
+        first = np.concatenate(([0], np.cumsum(count)[:-1]))
+        return cls(shapely.STRtree(buildings), start, end, first, count)
+
+
 def _cut(
     origin: NDArray[np.float64], theta: NDArray[np.float64], reach: NDArray[np.float64],
     ray_cam: NDArray[np.int64], xy: NDArray[np.float64], buildings: Geoms,
 ) -> NDArray[np.float64]:  # fmt: skip
     """Each ray's length to the first wall of a building other than its camera's own."""
-    tree = shapely.STRtree(buildings)
-    full = origin + np.column_stack((np.sin(theta), np.cos(theta))) * reach[:, None]
-    segs = np.stack((origin, full), axis=1).reshape(-1, 2)
-    rays = shapely.linestrings(segs, indices=np.repeat(np.arange(len(origin)), 2))
-    ray_i, bld_i = tree.query(rays, predicate="intersects")
-    if len(ray_i) == 0:
-        return reach
-    cam_i, own_b = tree.query(shapely.points(xy), predicate="dwithin", distance=OWN_BUILDING_M)
-    nb = len(buildings)
-    own = np.isin(ray_cam[ray_i] * nb + bld_i, cam_i * nb + own_b)
-    ray_i, bld_i = ray_i[~own], bld_i[~own]
-    if len(ray_i) == 0:
-        return reach
-    walls = shapely.boundary(buildings)
-    hits = shapely.intersection(rays[ray_i], walls[bld_i])
-    dist = shapely.distance(shapely.points(origin[ray_i]), hits)
-    ok = np.isfinite(dist)
+    walls = Walls.of(buildings)
+    cam_i, own_b = walls.tree.query(
+        shapely.points(xy), predicate="dwithin", distance=OWN_BUILDING_M
+    )
+    own_keys = cam_i.astype(np.int64) * len(buildings) + own_b
     out = reach.copy()
-    np.minimum.at(out, ray_i[ok], dist[ok])
+    for lo in range(0, len(origin), RAY_CHUNK):
+        sl = slice(lo, lo + RAY_CHUNK)
+        out[sl] = _cut_chunk(origin[sl], theta[sl], reach[sl], ray_cam[sl], walls, own_keys,
+                             len(buildings))  # fmt: skip
+    return out
+
+
+def _cut_chunk(
+    origin: NDArray[np.float64], theta: NDArray[np.float64], reach: NDArray[np.float64],
+    ray_cam: NDArray[np.int64], walls: Walls, own_keys: NDArray[np.int64], nb: int,
+) -> NDArray[np.float64]:  # fmt: skip
+    d = np.column_stack((np.sin(theta), np.cos(theta)))
+    tip = origin + d * reach[:, None]
+    lo, hi = np.minimum(origin, tip) - 1e-6, np.maximum(origin, tip) + 1e-6
+    ray_i, bld_i = walls.tree.query(shapely.box(lo[:, 0], lo[:, 1], hi[:, 0], hi[:, 1]))
+    keys = ray_cam[ray_i].astype(np.int64) * nb + bld_i
+    own = np.isin(keys, own_keys)
+    ray_i, bld_i = ray_i[~own], bld_i[~own]
+    out = reach.copy()
+    if len(ray_i) == 0:
+        return out
+    # every segment of each candidate building, against its ray
+    n = walls.count[bld_i]
+    r = np.repeat(ray_i, n)
+    seg = np.repeat(walls.first[bld_i] - np.cumsum(n) + n, n) + np.arange(n.sum())
+    e = walls.end[seg] - walls.start[seg]
+    dr, w = d[r], walls.start[seg] - origin[r]
+    denom = dr[:, 0] * e[:, 1] - dr[:, 1] * e[:, 0]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = (w[:, 0] * e[:, 1] - w[:, 1] * e[:, 0]) / denom
+        u = (w[:, 0] * dr[:, 1] - w[:, 1] * dr[:, 0]) / denom
+    hit = (np.abs(denom) > 1e-12) & (t >= 0) & (u >= 0) & (u <= 1) & (t < reach[r])
+    r, t = r[hit], t[hit]
+    if len(r):  # r ascends (the tree answers in the order of its queries): group minima
+        starts = np.flatnonzero(np.r_[True, r[1:] != r[:-1]])
+        out[r[starts]] = np.minimum(out[r[starts]], np.minimum.reduceat(t, starts))
     return out
 
 
@@ -281,53 +333,98 @@ FIGURES = (
 )  # fmt: skip
 
 
+def _near(tree: shapely.STRtree, points: Geoms, lat: float) -> NDArray[np.int64]:
+    """Indices of the tree's geometries (lon/lat) within the largest radius of the points."""
+    reach = 1.2 * max(*CONE_RADIUS_M.values(), CONE_RADIUS_DEFAULT_M)
+    deg = reach / (111_000 * max(0.05, math.cos(math.radians(min(abs(lat), 87.0)))))
+    _, idx = tree.query(points, predicate="dwithin", distance=deg)
+    return np.unique(idx)
+
+
+def in_view(lines: Geoms, views: Geoms) -> tuple[float, Geoms]:
+    """The length of ``lines`` inside the union of ``views`` (metres, same plane), and those
+    parts, each counted once: every piece a view cuts from a line is an interval along it
+    (linear referencing), and overlapping intervals of one line are merged."""
+    pieces, li, _ = pieces_in(lines, views)
+    if len(pieces) == 0:
+        return 0.0, np.empty(0, dtype=object)
+    parts, k = shapely.get_parts(pieces, return_index=True)
+    linear = shapely.get_type_id(parts) == 1
+    parts, line = parts[linear], li[k[linear]]
+    a = shapely.line_locate_point(lines[line], shapely.get_point(parts, 0))
+    b = shapely.line_locate_point(lines[line], shapely.get_point(parts, -1))
+    lo, hi = np.minimum(a, b), np.maximum(a, b)
+    order = np.lexsort((lo, line))
+    line, lo, hi = line[order], lo[order], hi[order]
+    merged: list[tuple[int, float, float]] = []
+    for ln, x, y in zip(line.tolist(), lo.tolist(), hi.tolist(), strict=True):
+        if merged and merged[-1][0] == ln and x <= merged[-1][2]:
+            if y > merged[-1][2]:
+                merged[-1] = (ln, merged[-1][1], y)
+        else:
+            merged.append((ln, x, y))
+    total = sum(y - x for _, x, y in merged)
+    from shapely.ops import substring
+
+    out = np.array([substring(lines[ln], x, y) for ln, x, y in merged if y > x], dtype=object)
+    return float(total), out
+
+
 def coverage_of(
     streets: AreaStreets, cams: Sequence[dict[str, Any]], *, occlusion: bool = True,
-    step: float = RAY_STEP_DEG,
+    step: float = RAY_STEP_DEG, geometry: bool = True,
 ) -> Coverage:  # fmt: skip
-    """Coverage of streets already clipped to an area by these cameras (see the module)."""
+    """Coverage of streets already clipped to an area by these cameras (see the module).
+
+    Only the buildings and streets within reach of a camera are projected and cut; lengths
+    in view are measured in the local projection (within 1e-4 of geodesic over 100 km).
+    ``geometry``: also keep the fields of view in lon/lat (for maps).
+    """
     seeing = [c for c in cams if sees(c)]
     directed = [c for c in seeing if len(c["directions"]) > 0]
-    undirected = [c for c in seeing if len(c["directions"]) == 0]
     street_lines = streets.lines[streets.street]
-    street_m = float(streets.length_m[streets.street].sum())
-    walk_m = float(streets.length_m[streets.walk].sum())
     result = Coverage(
         stored=streets.stored, cameras=len(cams), seeing=len(seeing), directed=len(directed),
-        undirected=len(undirected), street_m=street_m, walk_m=walk_m, in_view_m=0.0,
+        undirected=len(seeing) - len(directed),
+        street_m=float(streets.length_m[streets.street].sum()),
+        walk_m=float(streets.length_m[streets.walk].sum()), in_view_m=0.0,
         in_view_discs_m=0.0, streets=street_lines, walk=streets.lines[streets.walk],
     )  # fmt: skip
-    if not seeing:
+    if not seeing or len(street_lines) == 0:
         return result
-    lons = [c["lon"] for c in seeing]
-    lats = [c["lat"] for c in seeing]
-    fwd, inv = local_projection((min(lons) + max(lons)) / 2, (min(lats) + max(lats)) / 2)
+    lons = np.array([c["lon"] for c in seeing])
+    lats = np.array([c["lat"] for c in seeing])
+    lat0 = float(lats.max()) if abs(lats.max()) > abs(lats.min()) else float(lats.min())
+    fwd, inv = local_projection((lons.min() + lons.max()) / 2, (lats.min() + lats.max()) / 2)
     x, y = fwd.transform(lons, lats)
     xy = np.column_stack((x, y))
+    points = shapely.points(lons, lats)
     sectors = [[tuple(s) for s in c["directions"]] or [ALL_ROUND] for c in seeing]
     radii = [radius_of(c["camera_type"]) for c in seeing]
-    blds = _apply(fwd, streets.buildings) if occlusion else None
+    blds = None
+    if occlusion and len(streets.buildings):
+        near_b = _near(shapely.STRtree(streets.buildings), points, lat0)
+        blds = _apply(fwd, streets.buildings[near_b])
     views = fields_of_view(xy, radii, sectors, blds, step)
-    lonlat = _apply(inv, views.polygons)
     is_directed = np.array([len(c["directions"]) > 0 for c in seeing])[views.camera]
-    result.views, result.view_directed = lonlat, is_directed
+    near_s = _near(shapely.STRtree(street_lines), points, lat0)
+    lines_m = _apply(fwd, street_lines[near_s])
     for discs in (False, True):
-        chosen = lonlat if discs else lonlat[is_directed]
-        if len(chosen) == 0:
-            continue
-        union = shapely.get_parts(shapely.union_all(chosen))
-        pieces, _, _ = pieces_in(street_lines, union)
-        metres = float(geodesic_lengths(pieces).sum())
+        chosen = views.polygons if discs else views.polygons[is_directed]
+        metres, pieces = in_view(lines_m, chosen)
         if discs:
-            result.in_view_discs, result.in_view_discs_m = pieces, metres
+            result.in_view_discs, result.in_view_discs_m = _apply(inv, pieces), metres
         else:
-            result.in_view, result.in_view_m = pieces, metres
+            result.in_view, result.in_view_m = _apply(inv, pieces), metres
+    if geometry:
+        result.views, result.view_directed = _apply(inv, views.polygons), is_directed
     return result
 
 
 def area_coverage(
-    con: duckdb.DuckDBPyConnection, area: dict[str, Any], *, occlusion: bool = True
-) -> Coverage:
+    con: duckdb.DuckDBPyConnection, area: dict[str, Any], *, occlusion: bool = True,
+    geometry: bool = True,
+) -> Coverage:  # fmt: skip
     """An area's coverage from the store, on a prepared connection (spatial, area macro)."""
     if "geometry" not in area:
         area = sql.rows(con, "area-get-id", id=area["id"])[0]
@@ -336,7 +433,7 @@ def area_coverage(
     cams = sql.rows(con, "coverage-cameras", area_id=area["id"])
     if not streets.stored:
         return Coverage(False, len(cams), 0, 0, 0, 0.0, 0.0, 0.0, 0.0)
-    return coverage_of(streets, cams, occlusion=occlusion)
+    return coverage_of(streets, cams, occlusion=occlusion, geometry=geometry)
 
 
 #: ``compare`` sort keys these figures add.
@@ -350,7 +447,8 @@ def add_figures(
     ``None`` everywhere when the store holds no streets (one query, no geometry read)."""
     stored = bool(sql.rows(con, "street-files"))
     for area, row in zip(areas, rows, strict=True):
-        row.update(area_coverage(con, area).figures() if stored else dict.fromkeys(FIGURES))
+        figures = area_coverage(con, area, geometry=False).figures() if stored else None
+        row.update(figures or dict.fromkeys(FIGURES))
 
 
 def street_lines(rows: Sequence[dict[str, Any]]) -> list[str]:

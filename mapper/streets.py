@@ -58,7 +58,7 @@ def _street_table(d: StreetData) -> Any:
         "walk": pa.array(d.walk, pa.bool_()),
         "length_m": pa.array(d.length_m, pa.float64()),
         "min_lon": box[:, 0], "min_lat": box[:, 1], "max_lon": box[:, 2], "max_lat": box[:, 3],
-        "geometry": pa.array(list(shapely.to_wkb(d.lines)) if len(d.lines) else [], pa.binary()),
+        "geometry": pa.array(d.line_wkb, pa.binary()),
     })  # fmt: skip
 
 
@@ -66,12 +66,11 @@ def _building_table(d: StreetData) -> Any:
     import pyarrow as pa
 
     box = _boxes(d.buildings)
-    wkb = list(shapely.to_wkb(d.buildings)) if len(d.buildings) else []
     return pa.table({
         "osm_type": pa.array(d.building_types, pa.string()),
         "osm_id": pa.array(d.building_ids, pa.int64()),
         "min_lon": box[:, 0], "min_lat": box[:, 1], "max_lon": box[:, 2], "max_lat": box[:, 3],
-        "geometry": pa.array(wkb, pa.binary()),
+        "geometry": pa.array(d.building_wkb, pa.binary()),
     })  # fmt: skip
 
 
@@ -131,7 +130,7 @@ class AreaStreets:
     lines: NDArray[np.object_]  # each street's part inside the area
     length_m: NDArray[np.float64]  # geodesic length of that part
     buildings: NDArray[np.object_]
-    stored: bool  # whether the store holds any streets at all
+    stored: bool  # whether the store holds streets in the area's box (else no figures)
 
 
 def _box(area: dict[str, Any], margin_deg: float) -> dict[str, float]:
@@ -162,7 +161,7 @@ def area_streets(
     within ``margin_deg`` of its box (a camera's view may be cut by one outside)."""
     box = _box(area, 0.0)
     rows = sql.run(con, "streets-in-box", **box).fetchall()
-    stored = bool(rows) or bool(sql.rows(con, "street-files"))
+    stored = bool(rows)  # no stored street near the area: its streets were never read
     ids = np.array([r[0] for r in rows], dtype=np.int64)
     lines = shapely.from_wkb([r[5] for r in rows]) if rows else np.empty(0, dtype=object)
     clipped = clip(lines, shape)

@@ -65,6 +65,8 @@ class StreetData:
     building_types: list[str] = field(default_factory=list)  # 'way' or 'relation'
     building_ids: list[int] = field(default_factory=list)
     buildings: NDArray[np.object_] = field(default_factory=lambda: np.empty(0, dtype=object))
+    line_wkb: list[bytes] = field(default_factory=list)  # the same geometries as read (WKB)
+    building_wkb: list[bytes] = field(default_factory=list)
     skipped_ways: int = 0
 
 
@@ -89,13 +91,14 @@ def geodesic_lengths(lines: NDArray[np.object_]) -> NDArray[np.float64]:
     return out
 
 
-def _way_lines(
-    coords: list[float], starts: list[int]
-) -> tuple[NDArray[np.object_], NDArray[np.float64]]:
-    xy = np.asarray(coords, dtype=np.float64).reshape(-1, 2)
-    index = np.repeat(np.arange(len(starts)), np.diff(np.append(starts, len(xy))))
-    lines = shapely.linestrings(xy, indices=index)
-    return lines, geodesic_lengths(lines)
+def _placed(way: osmium.osm.Way) -> bytes | None:
+    """The WKB line of a way's placed nodes, None with fewer than two distinct ones."""
+    pts: list[tuple[float, float]] = []
+    for n in way.nodes:
+        loc = n.location
+        if loc.valid() and (not pts or pts[-1] != (loc.lon, loc.lat)):
+            pts.append((loc.lon, loc.lat))
+    return shapely.to_wkb(shapely.LineString(pts)) if len(pts) >= 2 else None
 
 
 def read_streets(path: str, *, progress: bool = False) -> StreetData:
@@ -107,8 +110,7 @@ def read_streets(path: str, *, progress: bool = False) -> StreetData:
         )
     data = StreetData(path=path)
     wkb = osmium.geom.WKBFactory()
-    coords: list[float] = []
-    starts: list[int] = []
+    lines: list[bytes] = []
     seen_ways: set[int] = set()
     seen_areas: set[int] = set()
     polygons: list[bytes] = []
@@ -139,22 +141,21 @@ def read_streets(path: str, *, progress: bool = False) -> StreetData:
                     if not (street or walk) or obj.tags.get("area") == "yes":
                         continue
                     seen_ways.add(obj.id)
-                    start = len(coords) // 2
-                    for n in obj.nodes:
-                        loc = n.location
-                        if loc.valid():
-                            coords.append(loc.lon)
-                            coords.append(loc.lat)
-                    if len(coords) // 2 - start < 2:
-                        del coords[start * 2 :]
-                        data.skipped_ways += 1
-                        continue
-                    starts.append(start)
+                    try:  # in C++: the line of its nodes (repeated locations dropped)
+                        lines.append(bytes.fromhex(wkb.create_linestring(obj)))
+                    except (RuntimeError, osmium.InvalidLocationError):
+                        line = _placed(obj)  # a node missing from the extract
+                        if line is None:
+                            data.skipped_ways += 1
+                            continue
+                        lines.append(line)
                     data.way_ids.append(obj.id)
                     data.highway.append(hw)
                     data.street.append(street)
                     data.walk.append(walk)
-    if starts:
-        data.lines, data.length_m = _way_lines(coords, starts)
+    if lines:
+        data.lines, data.line_wkb = shapely.from_wkb(lines), lines
+        data.length_m = geodesic_lengths(data.lines)
     data.buildings = shapely.from_wkb(polygons) if polygons else np.empty(0, dtype=object)
+    data.building_wkb = polygons
     return data
