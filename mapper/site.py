@@ -33,6 +33,7 @@ class InputSpec:
     path: str
     snapshot: datetime | None = None
     extent_name: str | None = None
+    streets: bool = False  # also store its streets and buildings (camdensity streets)
 
 
 @dataclass
@@ -110,7 +111,8 @@ def load_config(path: str) -> SiteConfig:
             except ValueError:
                 raise InputError(f"{where}: 'snapshot' must be a date like 2023-06-14") from None
         cfg.inputs.append(InputSpec(rel(_typed(t, "path", str, where, True)), snap,
-                                    _typed(t, "extent_name", str, where)))  # fmt: skip
+                                    _typed(t, "extent_name", str, where),
+                                    bool(_typed(t, "streets", bool, where))))  # fmt: skip
     for i, t in enumerate(_tables(data, "areas", path)):
         where = f"{path} areas[{i}]"
         cfg.areas.append(AreaFileSpec(
@@ -139,7 +141,7 @@ def load_config(path: str) -> SiteConfig:
 
 
 _TABLE_KEYS = {
-    "inputs": {"path", "snapshot", "extent_name"},
+    "inputs": {"path", "snapshot", "extent_name", "streets"},
     "areas": {"name", "boundary", "kind", "population", "population_year", "area_km2",
               "reported", "reported_source"},
     "imports": {"path", "name_field", "kind", "population_field"},
@@ -223,6 +225,11 @@ def apply_config(db: str | None, cfg: SiteConfig, *, quiet: bool = True) -> list
     if new:
         areas.store_specs(db, new)
     for a in reported:
+    from mapper.streets import store_streets
+
+    for s in store_streets(db, [i.path for i in cfg.inputs if i.streets], progress=not quiet):
+        if s.status == "stored":
+            notes.append(f"stored the streets of {s.path}: {s.street_km:.1f} km")
         areas.set_area(db, areas.check_name(a.name), reported=a.reported,
                        reported_source=a.reported_source)  # fmt: skip
     return notes
