@@ -197,6 +197,11 @@ def apply_config(db: str | None, cfg: SiteConfig, *, quiet: bool = True) -> list
     for r in ingest([i.path for i in cfg.inputs], db, quiet=quiet, snapshots=snapshots):
         if r.status == "ingested":
             notes.append(f"ingested {r.path}: {r.cameras} cameras")
+    from mapper.streets import store_streets
+
+    for s in store_streets(db, [i.path for i in cfg.inputs if i.streets], progress=not quiet):
+        if s.status == "stored":
+            notes.append(f"stored the streets of {s.path}: {s.street_km:.1f} km")
     with open_store(db) as con:
         names = {r["name"] for r in sql.rows(con, "area-names")}
         extents = {r["source"]: r["name"] for r in sql.rows(con, "area-list")
@@ -225,11 +230,6 @@ def apply_config(db: str | None, cfg: SiteConfig, *, quiet: bool = True) -> list
     if new:
         areas.store_specs(db, new)
     for a in reported:
-    from mapper.streets import store_streets
-
-    for s in store_streets(db, [i.path for i in cfg.inputs if i.streets], progress=not quiet):
-        if s.status == "stored":
-            notes.append(f"stored the streets of {s.path}: {s.street_km:.1f} km")
         areas.set_area(db, areas.check_name(a.name), reported=a.reported,
                        reported_source=a.reported_source)  # fmt: skip
     return notes
