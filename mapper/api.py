@@ -499,7 +499,8 @@ class Store:
 
         d = history.diff(self._db(), areas, start=_day(start), end=_day(end))
         rows = [c.as_dict() for c in d.changes]
-        df = _frame(rows, DIFF_COLUMNS)
+        extra = [k for k in (rows[0] if rows else {}) if k not in DIFF_COLUMNS]
+        df = _frame(rows, [*DIFF_COLUMNS, *extra])
         geoms = shapely.points(df["lon"].to_numpy(float), df["lat"].to_numpy(float))
         doc = {k: v for k, v in history.diff_geojson(d).items() if k != "features"}
         attrs = {k: doc[k] for k in ("from", "to", "areas", "note", "attribution")}
