@@ -12,6 +12,7 @@ from __future__ import annotations
 import doctest
 import gc
 import html
+import inspect
 import json
 import re
 import subprocess
@@ -21,6 +22,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import click
 import folium
 import geopandas as gpd
 import h3
@@ -32,6 +34,7 @@ from shapely.geometry import box
 
 from mapper import Store, api
 from mapper.assets import remote_references
+from mapper.cli import cli
 from mapper.compare import FLAT_COLUMNS
 from mapper.errors import AmbiguousArea, CamdensityError, InputError, NotFound, StoreError
 from mapper.grid import COLUMNS as GRID_COLUMNS
@@ -811,3 +814,43 @@ def test_the_readme_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     (tmp_path / "data").symlink_to(ROOT / "data")
     monkeypatch.chdir(tmp_path)
     exec(compile(code, "README.md", "exec"), {})
+
+
+#: Each CLI command and the Store method over the same library function.
+COMMANDS = {
+    "ingest": "ingest", "streets": "streets", "stats": "stats", "export": "export",
+    "area add": "add_area", "area import": "import_areas", "area from-pbf": "areas_from_pbf",
+    "area list": "areas", "area set": "set_area", "area rename": "rename_area",
+    "area remove": "remove_area", "grid": "grid", "compare": "compare", "map": "map",
+    "site": "site", "fetch": "fetch", "history": "history", "diff": "diff",
+}  # fmt: skip
+#: A CLI parameter's name in the Python call, where they differ.
+RENAMED = {"files": "paths", "file": "path", "names": "areas", "area_name": "area",
+           "all_areas": "all", "no_cache": "cache"}  # fmt: skip
+#: Output choices that a frame or a file makes moot.
+OUTPUT_ONLY = {"db", "as_json", "fmt", "output"}
+
+
+def _commands() -> dict[str, Any]:
+    found = {}
+    for name, cmd in cli.commands.items():
+        if isinstance(cmd, click.Group):
+            found.update({f"{name} {sub}": c for sub, c in cmd.commands.items()})
+        else:
+            found[name] = cmd
+    return found
+
+
+def test_every_command_is_a_store_method_with_its_options() -> None:
+    commands = _commands()
+    assert set(commands) == set(COMMANDS), "a command without its Store method (or gone)"
+    for command, method in COMMANDS.items():
+        params = inspect.signature(getattr(Store, method)).parameters
+        for p in commands[command].params:
+            name = p.name or ""
+            if command == "export" and name in ("fmt", "output"):
+                name = {"fmt": "format", "output": "out"}[name]
+            elif name in OUTPUT_ONLY:
+                continue
+            name = RENAMED.get(name, name)
+            assert name in params, f"Store.{method} lacks {name} (camdensity {command})"
