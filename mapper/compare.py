@@ -22,6 +22,7 @@ how much detail the mapped cameras carry; it cannot say how many cameras are unm
 
 from __future__ import annotations
 
+import re
 import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -337,6 +338,20 @@ def header_lines(c: Comparison) -> list[str]:
     ]
 
 
+def short_name(name: str, width: int) -> str:
+    """A name cut to ``width``; a shared name keeps its ' (relation ID)' whole, so that the
+    rows of 400 'Monte-Carlo's stay apart."""
+    if len(name) <= width:
+        return name
+    m = _RELATION_SUFFIX.search(name)
+    if m and len(m[0]) < width - 3:
+        return name[: width - len(m[0]) - 1] + "…" + m[0]
+    return name[: width - 1] + "…"
+
+
+_RELATION_SUFFIX = re.compile(r" \(relation [0-9]+\)$")
+
+
 def terminal_table(c: Comparison) -> str:
     """A table that fits 100 columns; everything else is in --format json."""
     lines = []
@@ -345,7 +360,7 @@ def terminal_table(c: Comparison) -> str:
     lines.append(head)
     lines.append("-" * len(head))
     for r in c.rows:
-        name = r["area"] if len(r["area"]) <= 26 else r["area"][:25] + "…"
+        name = short_name(r["area"], 26)
         km2 = f"{r['area_km2']:.2f}" + ("*" if r["area_official"] else " ")
         per_km2 = f"{r['per_km2']:.2f}" if r["per_km2"] is not None else "-"
         per_1k = f"{r['per_1k']:.3f}" if r["per_1k"] is not None else "-"

@@ -20,9 +20,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from mapper import _faults, sql
+from mapper import AREA_KINDS, _faults, sql
 from mapper.errors import InputError
-from mapper.site_build import render_site
+from mapper.site_build import DEFAULT_MAPS, render_site
 from mapper.site_build import safe_href as safe_href  # re-exported: the names' rules
 from mapper.site_build import slug as slug
 
@@ -57,12 +57,26 @@ class ImportSpec:
 
 
 @dataclass
+class AreaSetSpec:
+    """Every stored area of a kind (and admin level), optionally inside another area:
+    ``[[area_sets]] kind = "admin", admin_level = 8, within = "relation/62611"``."""
+
+    kind: str
+    admin_level: int | None = None
+    within: str | None = None
+
+
+@dataclass
 class SiteConfig:
     title: str = "Mapped surveillance cameras"
     inputs: list[InputSpec] = field(default_factory=list)
     areas: list[AreaFileSpec] = field(default_factory=list)
     imports: list[ImportSpec] = field(default_factory=list)
     compare: list[str] = field(default_factory=list)
+    area_sets: list[AreaSetSpec] = field(default_factory=list)
+    #: How many areas get a full page with a map (those with the most cameras, and the ones
+    #: on the comparison map); every other area gets a page of figures without one.
+    maps: int = DEFAULT_MAPS
 
 
 def _typed(table: dict[str, Any], key: str, kind: type, where: str, required: bool = False) -> Any:
@@ -94,7 +108,7 @@ def load_config(path: str) -> SiteConfig:
     def rel(value: str) -> str:
         return str(Path(value) if Path(value).is_absolute() else base / value)
 
-    known = {"title", "inputs", "areas", "imports", "compare"}
+    known = {"title", "inputs", "areas", "imports", "compare", "area_sets", "maps"}
     unknown = sorted(set(data) - known)
     if unknown:
         raise InputError(f"{path}: unknown setting(s) {', '.join(unknown)}")
@@ -137,6 +151,19 @@ def load_config(path: str) -> SiteConfig:
     if not isinstance(compare, list) or not all(isinstance(c, str) for c in compare):
         raise InputError(f"{path}: 'compare' must be a list of area names")
     cfg.compare = compare
+    for i, t in enumerate(_tables(data, "area_sets", path)):
+        where = f"{path} area_sets[{i}]"
+        cfg.area_sets.append(AreaSetSpec(
+            _typed(t, "kind", str, where, True), _typed(t, "admin_level", int, where),
+            _typed(t, "within", str, where),
+        ))  # fmt: skip
+        if cfg.area_sets[-1].kind not in AREA_KINDS:
+            raise InputError(f"{where}: 'kind' must be one of {', '.join(AREA_KINDS)}")
+    maps = _typed(data, "maps", int, path)
+    if maps is not None:
+        if maps < 0:
+            raise InputError(f"{path}: 'maps' must be zero or more")
+        cfg.maps = maps
     return cfg
 
 
@@ -145,6 +172,7 @@ _TABLE_KEYS = {
     "areas": {"name", "boundary", "kind", "population", "population_year", "area_km2",
               "reported", "reported_source"},
     "imports": {"path", "name_field", "kind", "population_field"},
+    "area_sets": {"kind", "admin_level", "within"},
 }  # fmt: skip
 
 
@@ -250,11 +278,31 @@ def _published(db: str | None, cfg: SiteConfig | None) -> list[dict[str, Any]]:
 
     for imp in cfg.imports:
         wanted |= set(feature_names(imp.path, imp.name_field))
+    wanted |= _area_set_names(db, cfg.area_sets)
     by_source = {a["source"]: a for a in every if a["kind"] == "extent"}
     for i in cfg.inputs:
         if i.path in by_source:
             wanted.add(by_source[i.path]["name"])
     return [a for a in every if a["name"] in wanted]
+
+
+def _area_set_names(db: str | None, sets: list[AreaSetSpec]) -> set[str]:
+    """The names of the areas of the config's ``[[area_sets]]`` (the selection of ``compare
+    --all --kind --admin-level --within``)."""
+    if not sets:
+        return set()
+    from mapper.compare import select_areas
+    from mapper.grid import prepare
+    from mapper.store import open_store
+
+    names: set[str] = set()
+    with open_store(db) as con:
+        prepare(con)
+        for a in sets:
+            chosen = select_areas(con, all_areas=True, kinds=[a.kind],
+                                  admin_level=a.admin_level, within=a.within)  # fmt: skip
+            names |= {r["name"] for r in chosen}
+    return names
 
 
 @dataclass
@@ -284,6 +332,7 @@ def build(
         pages = render_site(
             db, tmp, _published(db, cfg), title=cfg.title if cfg else SiteConfig.title,
             compare=cfg.compare if cfg else [], tiles=tiles,
+            maps=cfg.maps if cfg else DEFAULT_MAPS,
             previous=target if target.is_dir() else None,
         )  # fmt: skip
         _faults.point("site-before-swap")

@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,7 @@ from mapper.assets import ICON_LIBRARIES
 from mapper.compare import CAVEAT, Comparison, compare_areas, shared_resolution
 from mapper.compare import __doc__ as compare_doc
 from mapper.errors import AmbiguousArea, InputError, NotFound
-from mapper.grid import prepare
+from mapper.grid import keep, prepare
 from mapper.maps import Panel, attach_figures, is_private, panels, write_map
 from mapper.stats import stats
 from mapper.store import open_store
@@ -205,9 +206,27 @@ class Group:
     panels: list[Panel]
 
 
-def _groups(db: str | None, areas: list[dict[str, Any]]) -> list[Group]:
+#: Areas with a map and downloads on their page, by default (site config ``maps``).
+DEFAULT_MAPS = 200
+
+
+def mapped_names(rows: list[dict[str, Any]], maps: int, named: Sequence[str] = ()) -> set[str]:
+    """Which areas get a full page with a map and downloads: the ``maps`` areas with the
+    most cameras (ties by name) and those on the comparison map (``named``). The others get
+    a page of figures without a map: a map and its grid cost about half a second and
+    100-300 KB per area, a figures page 2 ms and 6 KB."""
+    ranked = sorted(rows, key=lambda r: (-r["cameras"], r["area"]))
+    return {r["area"] for r in ranked[:maps]} | set(named)
+
+
+def _groups(
+    db: str | None, areas: list[dict[str, Any]], maps: int = DEFAULT_MAPS,
+    named: Sequence[str] = (),
+) -> list[Group]:  # fmt: skip
     """Read everything the pages show, with one store connection; cities and neighbourhoods
-    are separate groups, each on its own shared resolution."""
+    are separate groups, each on its own shared resolution. Figures come from one
+    comparison per group (one spatial join); panels (grid, cameras) only for the areas of
+    :func:`mapped_names`."""
     spec = [
         ("Cities and study areas", "Municipalities on their boundaries; city-centre extracts on "
          "their own extent (no population).", [a for a in areas if a["kind"] != "neighbourhood"]),
@@ -217,16 +236,46 @@ def _groups(db: str | None, areas: list[dict[str, Any]]) -> list[Group]:
     out = []
     with open_store(db) as con:
         prepare(con)
+        done = []
         for title, note, members in spec:
-            if not members:
-                continue
-            full = [get_area(con, a["name"]) for a in members]
-            res = shared_resolution(full)
+            if members:
+                res = shared_resolution(members)
+                done.append((title, note, res, compare_areas(con, members, res=res)))
+        wanted = mapped_names([r for *_, c in done for r in c.rows], maps, named)
+        for title, note, res, c in done:
+            full = [get_area(con, r["area"]) for r in c.rows if r["area"] in wanted]
             ps = panels(con, full, res, show_private=False)
-            c = compare_areas(con, full, res=res, grids={p.area["id"]: p.cells for p in ps})
             attach_figures(ps, c.rows)
             out.append(Group(title, note, c, ps))
+    keep(db, con)
     return out
+
+
+#: Rows of a table in the index's HTML; the rest arrive with data/index-rows.js (sorting,
+#: filtering and paging in web/static/site.js), so the first paint never waits for them.
+FIRST_ROWS = 100
+
+
+def _index_rows(tables: list[dict[str, Any]]) -> str:
+    """Every row of the index's tables as a script (file:// pages may load scripts, not
+    fetch JSON): ``CD_ROWS[i]`` holds table i's rows as arrays, display text beside the
+    values that sort (web/static/site.js draws them with textContent, never as HTML)."""
+
+    def num(v: Any, fmt: str) -> list[Any]:
+        return [fmt.format(v) if v is not None else "–", v]
+
+    data = []
+    for t in tables:
+        data.append([
+            [r["area"], r["href"], r["kind"], r["cameras"],
+             [f"{r['area_km2']:.2f}" + ("*" if r["area_official"] else ""), r["area_km2"]],
+             num(r["per_km2"], "{:.2f}"), num(r["population"], "{:,}"),
+             num(r["per_1k"], "{:.3f}"), [f"{r['tagging'] * 100:.0f}", r["tagging"]],
+             r["grade"], r["data_date"] or "–"]
+            for r in t["rows"]
+        ])  # fmt: skip
+    text = json.dumps(data, ensure_ascii=True, separators=(",", ":"), allow_nan=False)
+    return f"window.CD_ROWS = {text};\n"
 
 
 def render_site(
@@ -238,6 +287,7 @@ def render_site(
     compare: list[str],
     tiles: str,
     previous: Path | None = None,
+    maps: int = DEFAULT_MAPS,
 ) -> list[str]:
     """Render the pages of ``areas`` (rows of ``area-list``) into the folder ``out``; the
     comparison map shows the ``compare`` areas (default: up to six municipalities);
@@ -248,7 +298,8 @@ def render_site(
     if not areas:
         raise InputError("no areas to publish: add areas (camdensity area add) or use --config")
     env = _env()
-    groups = _groups(db, areas)
+    named = _named(db, compare)
+    groups = _groups(db, areas, maps, named)
     hist = site_history.read(db, [p.area["name"] for g in groups for p in g.panels], previous)
     dates = [g.comparison.data_date for g in groups if g.comparison.data_date]
     common = {"site": {"title": title},
@@ -266,23 +317,28 @@ def render_site(
                          "tagging": sum(r["completeness"].values()) / 4,
                          "href": f"areas/{slug(r['area'])}.html"})  # fmt: skip
         tables.append({"title": g.title, "note": g.note, "rows": rows})
-        for p in g.panels:
-            r, s = p.figures, slug(p.area["name"])
-            write_map([p], str(out / "maps" / f"{s}.html"), tiles=tiles, assets="link",
-                      asset_prefix="../assets/")  # fmt: skip
-            downloads = _downloads(p.area, p, sources_by_id, out / "data" / s, f"../data/{s}/")
+        panel_of = {p.area["name"]: p for p in g.panels}
+        for r in g.comparison.rows:
+            s, p = slug(r["area"]), panel_of.get(r["area"])
+            downloads: list[dict[str, str]] = []
+            if p is not None:  # a full page: map and downloads (mapped_names)
+                write_map([p], str(out / "maps" / f"{s}.html"), tiles=tiles, assets="link",
+                          asset_prefix="../assets/")  # fmt: skip
+                downloads = _downloads(p.area, p, sources_by_id, out / "data" / s,
+                                       f"../data/{s}/")  # fmt: skip
             page = env.get_template("area.html.j2").render(
                 **common, root="../", page_title=r["area"], row={
                     **r, "reported_source_href": safe_href(r["reported_source"])},
                 kind_label=KIND_LABELS.get(r["kind"], r["kind"]),
-                grade_meaning=GRADE_MEANING.get(r["grade"], ""), map_href=f"../maps/{s}.html",
-                charts=_charts(r), downloads=downloads, resolution=p.res,
-                timeline=hist.timelines.get(p.area["name"]),
+                grade_meaning=GRADE_MEANING.get(r["grade"], ""),
+                map_href=f"../maps/{s}.html" if p is not None else None,
+                charts=_charts(r), downloads=downloads, resolution=r["res"],
+                timeline=hist.timelines.get(r["area"]),
             )  # fmt: skip
             _write(out / "areas" / f"{s}.html", page)
             pages.append(f"areas/{s}.html")
     every = {p.area["name"]: p for g in groups for p in g.panels}
-    wanted = [n for n in _named(db, compare) if n in every]
+    wanted = [n for n in named if n in every]
     if not wanted:
         wanted = [n for n, p in every.items() if p.area["kind"] == "municipality"][:6]
     wanted = wanted or list(every)[:4]
@@ -307,8 +363,10 @@ def render_site(
         **common, root="", page_title="About", grade_rule=_grade_rule(), sources=sources,
         boundaries=boundaries, tiles=tiles != "none", caveat=CAVEAT))  # fmt: skip
     site_history.write(env, out, common, hist)
+    _write(out / "data" / "index-rows.js", _index_rows(tables))
     _write(out / "index.html", env.get_template("index.html.j2").render(
-        **common, root="", page_title="Overview", groups=tables))  # fmt: skip
+        **common, root="", page_title="Overview", groups=tables,
+        first_rows=FIRST_ROWS))  # fmt: skip
     shutil.copytree(resource_dir("web") / "static", out / "static")
     copy_assets(out / "assets", omit=ICON_LIBRARIES)
     _write(out / "assets" / "LICENSES.txt", _licences())

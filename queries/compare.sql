@@ -33,9 +33,11 @@ ORDER BY a.id;
 -- name: compare-join
 -- The one spatial join behind `compare`: the areas registered as `compare_rows` (area_id,
 -- res: the H3 resolution of its concentration) with their boundaries read once, and every
--- camera inside each of them (bounding-box test, then the exact point-in-polygon test of
--- the area_cameras macro: boundary points count as inside). Temporary tables, read by the
--- queries below.
+-- camera inside each of them, by the test of the area_cameras macro (ST_Intersects:
+-- boundary points count as inside). DuckDB spatial runs it as its spatial join: an R-tree
+-- of the areas' bounding boxes probed by each camera, then the exact point-in-polygon test
+-- (0.14 s for 2,400 areas here, against 4.2 s for a BETWEEN box join). Temporary tables,
+-- read by the queries below.
 CREATE OR REPLACE TEMP TABLE compare_areas AS
 SELECT r.area_id, r.res, a.source_id, a.min_lon, a.min_lat, a.max_lon, a.max_lat,
        ST_GeomFromWKB(a.geometry) AS g
@@ -44,9 +46,7 @@ CREATE OR REPLACE TEMP TABLE compare_inside AS
 SELECT s.area_id, s.res, c.lat, c.lon, c.kind, c.visibility, c.zone, c.operator,
        c.camera_type, len(c.directions) > 0 AS with_direction, c.source_id
 FROM compare_areas s
-JOIN cameras c
-  ON c.lon BETWEEN s.min_lon AND s.max_lon AND c.lat BETWEEN s.min_lat AND s.max_lat
-WHERE ST_Intersects(s.g, ST_Point(c.lon, c.lat));
+JOIN cameras c ON ST_Intersects(s.g, ST_Point(c.lon, c.lat));
 
 -- name: compare-totals
 -- Per compared area: its cameras, how many carry a known kind, a direction, an operator and

@@ -306,3 +306,13 @@ def test_within_and_admin_level_on_the_monaco_quarters(areas_store: Path) -> Non
     assert r.exit_code == 1 and "no areas to compare" in r.stderr  # nothing in Monte-Carlo
     r = invoke("compare", "--all", "--within", "relation/1", "--db", str(areas_store))
     assert r.exit_code == 1 and "no area made from relation/1" in r.stderr
+
+
+def test_shared_names_keep_their_relation_id_in_the_terminal_table() -> None:
+    from mapper.compare import short_name
+
+    assert short_name("Monte-Carlo (relation 110311)", 26) == "Monte-C… (relation 110311)"
+    assert short_name("Larvotto", 26) == "Larvotto"
+    assert short_name("A very long name without any relation at all", 26) == (
+        "A very long name without …"
+    )
