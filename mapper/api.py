@@ -414,16 +414,12 @@ class Store:
         from mapper import grid
 
         g = grid.grid(self._db(), area, res)
-        extra = [k for k in (g.rows[0] if g.rows else {}) if k not in grid.COLUMNS]
-        df = _frame(g.rows, [*grid.COLUMNS, *extra])
+        df = _frame(g.rows, g.columns)
         geoms = [
             shapely.Polygon([(lng, lat) for lat, lng in h3.cell_to_boundary(c)])
             for c in df["h3"]
         ]  # fmt: skip
-        attrs = {
-            "area": g.area["name"] if g.area else None, "resolution": g.res,
-            "attribution": ATTRIBUTION,
-        }  # fmt: skip
+        attrs = {k: v for k, v in g.as_dict().items() if k != "cells"}
         return _geo(df, geoms, attrs)
 
     def compare(

@@ -220,6 +220,23 @@ class Grid:
     rows: list[dict[str, Any]]
     cached: bool = False
 
+    @property
+    def columns(self) -> list[str]:
+        """The rows' columns: ``COLUMNS``, then the street figures an area's cells carry
+        (``coverage.CELL_FIGURES``)."""
+        from mapper.coverage import CELL_FIGURES
+
+        return [*COLUMNS, *(k for k in CELL_FIGURES if self.rows and k in self.rows[0])]
+
+    def as_dict(self) -> dict[str, Any]:
+        """``camdensity grid --format json``."""
+        from mapper import ATTRIBUTION
+
+        return {
+            "area": self.area["name"] if self.area else None, "resolution": self.res,
+            "cells": self.rows, "attribution": ATTRIBUTION,
+        }  # fmt: skip
+
 
 def _rows(cur: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     cols = [d[0] for d in cur.description or []]
