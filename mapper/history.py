@@ -81,6 +81,7 @@ def keep_snapshot(
         "ended_by": np.array(rows["end"], dtype="<U8"),
     })  # fmt: skip
     try:
+        sql.run(con, "snapshot-tags-insert")
         sql.run(con, "snapshot-insert-staged", source_id=source_id)
     finally:
         con.unregister("snapshot_rows")

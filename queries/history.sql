@@ -1,17 +1,36 @@
+-- name: snapshot-tags-insert
+-- The staged tag sets (queries/ingest.sql: staged_sets) that the store does not hold yet,
+-- each keyed by an md5 of its JSON (its tags and what the normaliser made of them).
+INSERT OR IGNORE INTO snapshot_tags
+WITH sets AS (
+    SELECT unnest(CAST(sets AS JSON[])) AS j
+    FROM (SELECT CAST(CAST(sets AS VARCHAR) AS JSON) AS sets FROM staged_sets)
+)
+SELECT md5_number(CAST(j AS VARCHAR)), CAST(j -> 'tags' AS MAP(VARCHAR, VARCHAR)),
+       j ->> 'kind', j ->> 'visibility', j ->> 'camera_type', j ->> 'zone', j ->> 'mount', j ->> 'operator',
+       CAST(j -> 'directions' AS DOUBLE[][]), CAST(j ->> 'direction_invalid' AS BOOLEAN)
+FROM sets;
+
 -- name: snapshot-insert-staged
--- Keep a source's own copy of each staged camera (mapper/history.py): the staged view
--- (queries/ingest.sql) joined on its row number to what the snapshot adds (snapshot_rows:
--- version, edit time, validity of a history file's versions). Version 0 means the input
--- did not say, and an empty `ended_by` no end: both are stored as NULL.
+-- Keep a source's own copy of each staged camera (mapper/history.py): the staged rows
+-- (queries/ingest.sql: staged_rows) with their tag set's key, joined on the row number to
+-- what the snapshot adds (snapshot_rows: version, edit time, validity of a history file's
+-- versions). Version 0 means the input did not say, and an empty `ended_by` no end: both
+-- are stored as NULL.
 -- params: source_id
 -- bind: relation
 INSERT INTO snapshot_cameras
-SELECT $source_id, s.osm_type, s.osm_id, nullif(CAST(x.version AS INTEGER), 0), x.edited,
+WITH sets AS (
+    SELECT unnest(range(CAST(json_array_length(sets) AS BIGINT))) AS tag_set,
+           unnest(CAST(sets AS JSON[])) AS j
+    FROM (SELECT CAST(CAST(sets AS VARCHAR) AS JSON) AS sets FROM staged_sets)
+),
+keys AS MATERIALIZED (SELECT tag_set, md5_number(CAST(j AS VARCHAR)) AS tag_key FROM sets)
+SELECT $source_id, CAST(r.osm_type AS VARCHAR), r.osm_id,
+       nullif(CAST(x.version AS INTEGER), 0), x.edited,
        CASE WHEN x.version <> 0 THEN x.prior_known END, x.valid_from, x.valid_to,
-       nullif(CAST(x.ended_by AS VARCHAR), ''), s.lat, s.lon, s.tags, s.kind,
-       s.visibility, s.camera_type, s.zone, s.mount, s.operator, s.directions,
-       s.direction_invalid
-FROM staged s JOIN snapshot_rows x ON x.seq = s.seq;
+       nullif(CAST(x.ended_by AS VARCHAR), ''), r.lat, r.lon, k.tag_key
+FROM staged_rows r JOIN snapshot_rows x ON x.seq = r.seq JOIN keys k USING (tag_set);
 
 -- name: snapshot-cover-insert
 -- The box a snapshot speaks for.
@@ -43,9 +62,9 @@ known AS MATERIALIZED (
     SELECT DISTINCT k.source_id, k.osm_type, k.osm_id, src.eff
     FROM snapshot_cameras k JOIN src ON src.id = k.source_id
 )
-SELECT c.osm_type, c.osm_id, c.lat, c.lon, c.tags, c.kind, c.visibility, c.camera_type,
-       c.zone, c.mount, c.operator, c.directions, c.direction_invalid, c.source_id
-FROM copies c
+SELECT c.osm_type, c.osm_id, c.lat, c.lon, t.tags, t.kind, t.visibility, t.camera_type,
+       t.zone, t.mount, t.operator, t.directions, t.direction_invalid, c.source_id
+FROM copies c JOIN snapshot_tags t USING (tag_key)
 WHERE NOT EXISTS (
         SELECT 1 FROM known n
         WHERE n.osm_type = c.osm_type AND n.osm_id = c.osm_id

@@ -18,7 +18,7 @@ RETURNING id;
 -- id, position, index of its tag set) joined to its distinct tag set (staged_sets: one
 -- JSON array with, per set, the tags and what the normaliser made of them). A view: the
 -- insert reads it once, nothing is copied before. Text from NumPy arrives as an ENUM: cast
--- back to VARCHAR. `seq` is the row's place in staged_rows (the snapshot rows join on it).
+-- back to VARCHAR.
 CREATE OR REPLACE TEMP VIEW staged AS
 WITH sets AS (
     SELECT unnest(range(CAST(json_array_length(sets) AS BIGINT))) AS tag_set,
@@ -40,13 +40,13 @@ normalised AS MATERIALIZED (  -- once per tag set, not once per camera
 )
 SELECT CAST(r.osm_type AS VARCHAR) AS osm_type, r.osm_id, r.lat, r.lon, n.tags, n.kind,
        n.visibility, n.camera_type, n.zone, n.mount, n.operator, n.directions,
-       n.direction_invalid, r.seq
+       n.direction_invalid
 FROM staged_rows r JOIN normalised n USING (tag_set)
 ORDER BY r.seq;
 
 -- name: staged-select
 -- The staged cameras, as the store will get them (for tests and tools).
-SELECT * EXCLUDE (seq) FROM staged ORDER BY osm_type, osm_id;
+SELECT * FROM staged ORDER BY osm_type, osm_id;
 
 -- name: cameras-drop-superseded
 -- One element once: drop stored copies of the staged elements whose source is not newer.

@@ -118,7 +118,22 @@ WHERE osm_id IS NOT NULL;
 -- snapshot speaks for (its header box, else the box of its nodes): a camera inside it that
 -- the snapshot lacks was not there at its date. A store from before keeps what it held:
 -- its stored cameras become their sources' snapshot rows (older copies that a newer source
--- had replaced were not kept by earlier versions), each source's box its cover.
+-- had replaced were not kept by earlier versions), each source's box its cover. A row's tags
+-- and what the normaliser made of them are one `snapshot_tags` row, shared by every copy
+-- tagged alike (`tag_key`: the md5 of that tag set as a number; a full copy per camera cost
+-- an ingest of 20,900 cameras 0.2 s more).
+CREATE TABLE snapshot_tags (
+    tag_key UHUGEINT PRIMARY KEY,
+    tags MAP(VARCHAR, VARCHAR) NOT NULL,
+    kind VARCHAR NOT NULL,
+    visibility VARCHAR NOT NULL,
+    camera_type VARCHAR NOT NULL,
+    zone VARCHAR,
+    mount VARCHAR,
+    operator VARCHAR,
+    directions DOUBLE[][] NOT NULL,
+    direction_invalid BOOLEAN NOT NULL
+);
 CREATE TABLE snapshot_cameras (
     source_id INTEGER NOT NULL,
     osm_type VARCHAR NOT NULL,
@@ -131,15 +146,7 @@ CREATE TABLE snapshot_cameras (
     ended_by VARCHAR,
     lat DOUBLE NOT NULL,
     lon DOUBLE NOT NULL,
-    tags MAP(VARCHAR, VARCHAR) NOT NULL,
-    kind VARCHAR NOT NULL,
-    visibility VARCHAR NOT NULL,
-    camera_type VARCHAR NOT NULL,
-    zone VARCHAR,
-    mount VARCHAR,
-    operator VARCHAR,
-    directions DOUBLE[][] NOT NULL,
-    direction_invalid BOOLEAN NOT NULL
+    tag_key UHUGEINT NOT NULL
 );
 CREATE TABLE snapshot_cover (
     source_id INTEGER PRIMARY KEY,
@@ -148,10 +155,20 @@ CREATE TABLE snapshot_cover (
     max_lon DOUBLE NOT NULL,
     max_lat DOUBLE NOT NULL
 );
-INSERT INTO snapshot_cameras
-SELECT source_id, osm_type, osm_id, NULL, NULL, NULL, NULL, NULL, NULL, lat, lon, tags, kind,
-       visibility, camera_type, zone, mount, operator, directions, direction_invalid
+CREATE TEMP TABLE v4_keyed AS
+SELECT md5_number(CAST(to_json({'tags': tags, 'kind': kind, 'visibility': visibility,
+                         'camera_type': camera_type, 'zone': zone, 'mount': mount,
+                         'operator': operator, 'directions': directions,
+                         'direction_invalid': direction_invalid}) AS VARCHAR)) AS tag_key, *
 FROM cameras;
+INSERT INTO snapshot_tags
+SELECT DISTINCT ON (tag_key) tag_key, tags, kind, visibility, camera_type, zone, mount,
+       operator, directions, direction_invalid
+FROM v4_keyed;
+INSERT INTO snapshot_cameras
+SELECT source_id, osm_type, osm_id, NULL, NULL, NULL, NULL, NULL, NULL, lat, lon, tag_key
+FROM v4_keyed;
+DROP TABLE v4_keyed;
 INSERT INTO snapshot_cover
 SELECT id, min_lon, min_lat, max_lon, max_lat FROM sources
 WHERE min_lon IS NOT NULL AND min_lat IS NOT NULL AND max_lon IS NOT NULL
