@@ -530,3 +530,18 @@ def test_site_config_compare_names_take_relation_ids(
     assert got == [f"Fontvieille (relation {FONTVIEILLE_2})"]
     with pytest.raises(AmbiguousArea, match="'Larvotto' matches 2 areas"):
         _named(str(db), ["Larvotto"])
+
+
+def test_display_names_are_a_function_of_the_set() -> None:
+    from itertools import permutations
+
+    from mapper.areas import display_names
+
+    named = [(1, "Neustadt", 11), (2, "Neustadt", 12), (3, "Altstadt", 13), (4, "Au", 14)]
+    expected = {
+        1: "Neustadt (relation 11)", 2: "Neustadt (relation 12)", 3: "Altstadt",
+        4: "Au (relation 14)",
+    }  # fmt: skip
+    for order in permutations(named):
+        assert display_names(order, given=["Au"]) == expected
+    assert display_names(named[:1]) == {1: "Neustadt"}
