@@ -856,3 +856,16 @@ def test_every_command_is_a_store_method_with_its_options() -> None:
                 continue
             name = RENAMED.get(name, name)
             assert name in params, f"Store.{method} lacks {name} (camdensity {command})"
+
+
+def test_warnings_go_to_the_camdensity_logger(
+    scratch: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    bowtie = shapely.Polygon([(7.40, 43.72), (7.44, 43.75), (7.44, 43.72), (7.40, 43.75)])
+    with caplog.at_level("WARNING", logger="camdensity"):
+        scratch.add_area("bowtie", bowtie, kind="custom")
+        quarters = scratch.areas_from_pbf(MONACO, admin_level=10)
+    logged = [r.getMessage() for r in caplog.records if r.name == "camdensity"]
+    assert any("invalid polygon repaired" in m for m in logged)
+    assert set(quarters.attrs["skipped"]) <= set(logged)
+    assert area_list(scratch.path)["bowtie"]["geodesic_km2"] > 0
