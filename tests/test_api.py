@@ -869,3 +869,9 @@ def test_warnings_go_to_the_camdensity_logger(
     assert any("invalid polygon repaired" in m for m in logged)
     assert set(quarters.attrs["skipped"]) <= set(logged)
     assert area_list(scratch.path)["bowtie"]["geodesic_km2"] > 0
+
+
+def test_every_method_says_which_command_it_is() -> None:
+    for command, method in COMMANDS.items():
+        doc = inspect.getdoc(getattr(Store, method)) or ""
+        assert f"``camdensity {command}" in doc, f"Store.{method}'s docstring"
