@@ -46,7 +46,8 @@ def keep_snapshot(
     """Keep the extract's own copy of its cameras (inside the ingest's transaction, while
     its cameras are staged): every element as read, or a history file's every camera
     version, staged again by ``stage`` (:func:`mapper.ingest.stage`, given by the ingest:
-    it imports this module); and the box the snapshot speaks for."""
+    it imports this module); and the box the snapshot speaks for. Then the store's cameras
+    "now" lose those that a newer snapshot of their place lacks."""
     import numpy as np
 
     box = ex.bbox or ex.extent
@@ -85,6 +86,7 @@ def keep_snapshot(
         sql.run(con, "snapshot-insert-staged", source_id=source_id)
     finally:
         con.unregister("snapshot_rows")
+    sql.run(con, "cameras-drop-covered")
 
 
 def _camera_versions(ex: Extract, rows: dict[str, list[Any]]) -> list[Element]:

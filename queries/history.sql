@@ -32,6 +32,27 @@ SELECT $source_id, CAST(r.osm_type AS VARCHAR), r.osm_id,
        nullif(CAST(x.ended_by AS VARCHAR), ''), r.lat, r.lon, k.tag_key
 FROM staged_rows r JOIN snapshot_rows x ON x.seq = r.seq JOIN keys k USING (tag_set);
 
+-- name: cameras-drop-covered
+-- "Now" is the newest snapshot of each place: a stored camera goes when a newer dated source
+-- covers its position (snapshot_cover) or knows the element (a history file that deleted
+-- it), and does not hold it now (an undated source is older than any dated one; a tie
+-- drops nothing). Run after each source is kept, so the order of ingests does not matter.
+DELETE FROM cameras AS cam
+WHERE EXISTS (
+    SELECT 1
+    FROM sources s JOIN sources cs ON cs.id = cam.source_id
+    LEFT JOIN snapshot_cover v ON v.source_id = s.id
+    WHERE s.snapshot IS NOT NULL AND (cs.snapshot IS NULL OR s.snapshot > cs.snapshot)
+      AND ((cam.lon BETWEEN v.min_lon AND v.max_lon
+            AND cam.lat BETWEEN v.min_lat AND v.max_lat)
+           OR EXISTS (SELECT 1 FROM snapshot_cameras k
+                      WHERE k.source_id = s.id AND k.osm_type = cam.osm_type
+                        AND k.osm_id = cam.osm_id))
+      AND NOT EXISTS (SELECT 1 FROM snapshot_cameras k
+                      WHERE k.source_id = s.id AND k.osm_type = cam.osm_type
+                        AND k.osm_id = cam.osm_id AND k.valid_to IS NULL)
+);
+
 -- name: snapshot-cover-insert
 -- The box a snapshot speaks for.
 -- params: source_id, min_lon, min_lat, max_lon, max_lat

@@ -254,6 +254,9 @@ def test_a_retagged_and_a_removed_camera(tmp_path: Path) -> None:
     db = _snapshot_store(tmp_path, [MONACO_2020, newer])
     steps = _series(db)
     assert steps[-1] == ("2021-01-01", 9, [], [f"node/{cams[0][0]}"], [f"node/{cams[1][0]}"])
+    # "now" is the newest snapshot of the place: compare agrees with the series
+    r = invoke("compare", "Monaco", "--format", "json", "--db", str(db))
+    assert json.loads(r.stdout)["rows"][0]["cameras"] == 9
     d = history.diff(str(db), ["Monaco"])
     assert [(c.change, c.osm_id) for c in d.changes] == [
         ("removed", cams[0][0]), ("retagged", cams[1][0])
@@ -298,6 +301,8 @@ def test_a_camera_deleted_in_a_history_file_is_removed_from_its_date(tmp_path: P
     _box_area(tmp_path, db)
     steps = _series(db, at=[history.parse_date("2024-01-04"), history.parse_date("2024-01-05")])
     assert steps == [("2024-01-04", 14, [], [], []), ("2024-01-05", 13, [], [f"node/{gone}"], [])]
+    r = invoke("compare", "Monaco", "--format", "json", "--db", str(db))
+    assert json.loads(r.stdout)["rows"][0]["cameras"] == 13
     con = duckdb.connect(str(db), read_only=True)
     try:
         assert con.execute(
