@@ -431,3 +431,41 @@ def test_site_changes_count_private_cameras_only(tmp_path: Path) -> None:
     assert f"node/{cams[0][0]}</a>" in page
     assert f"node/{cams[1][0]}" not in page
     assert "only counted here: 0 added,\n0 removed, 1 retagged" in page
+
+
+def test_a_camera_way_in_a_history_file(tmp_path: Path) -> None:
+    """Invented (no shipped history file has a camera way): a way tagged a camera in its
+    version 2 only, then untagged in version 3; placed at the mean of its nodes."""
+    osh = tmp_path / "way.osh.pbf"
+    t = [datetime(2020, 1, 1, tzinfo=UTC), datetime(2021, 1, 1, tzinfo=UTC),
+         datetime(2022, 1, 1, tzinfo=UTC)]  # fmt: skip
+    cam = {"man_made": "surveillance", "surveillance:type": "camera"}
+    with osmium.SimpleWriter(str(osh)) as w:
+        for i, (lon, lat) in enumerate([(7.42, 43.73), (7.43, 43.74)], 1):
+            w.add_node(osmium.osm.mutable.Node(id=i, version=1, visible=True, timestamp=t[0],
+                                               location=(lon, lat), tags={}))  # fmt: skip
+        for v, tags in ((1, {"building": "yes"}), (2, {"building": "yes", **cam}),
+                        (3, {"building": "yes"})):  # fmt: skip
+            w.add_way(osmium.osm.mutable.Way(id=7, version=v, visible=True, timestamp=t[v - 1],
+                                             nodes=[1, 2, 1], tags=tags))  # fmt: skip
+    versions = reader.read_history(str(osh))
+    assert [(v.osm_type, v.version, v.matches) for v in versions] == [
+        ("way", 1, False), ("way", 2, True), ("way", 3, False)
+    ]  # fmt: skip
+    assert (versions[1].lat, versions[1].lon) == pytest.approx((43.735, 7.425))
+    assert read_file(str(osh)).elements == []  # not a camera now
+    db = tmp_path / "w.duckdb"
+    ingest([str(osh)], str(db))
+    _box_area(tmp_path, db)
+    at = [history.parse_date(d) for d in ("2020-06-01", "2021-06-01", "2022-06-01")]
+    assert _series(db, at=at) == [
+        ("2020-06-01", 0, [], [], []), ("2021-06-01", 1, ["way/7"], [], []),
+        ("2022-06-01", 0, [], ["way/7"], []),
+    ]  # fmt: skip
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        assert con.execute("SELECT prior_known, ended_by FROM snapshot_cameras").fetchall() == [
+            (True, "untagged")
+        ]
+    finally:
+        con.close()
