@@ -408,7 +408,8 @@ def coverage_of(
     views = fields_of_view(xy, radii, sectors, blds, step)
     is_directed = np.array([len(c["directions"]) > 0 for c in seeing])[views.camera]
     near_s = _near(shapely.STRtree(street_lines), points, lat0)
-    lines_m = _apply(fwd, street_lines[near_s])
+    parts = shapely.get_parts(street_lines[near_s])  # a clipped street may be in pieces
+    lines_m = _apply(fwd, parts[shapely.get_type_id(parts) == 1])
     for discs in (False, True):
         chosen = views.polygons if discs else views.polygons[is_directed]
         metres, pieces = in_view(lines_m, chosen)
@@ -483,15 +484,13 @@ CELL_FIGURES = ("street_km", "walk_km", "per_street_km", "coverage", "coverage_d
 def add_cell_figures(
     con: duckdb.DuckDBPyConnection, area: dict[str, Any], rows: list[dict[str, Any]]
 ) -> None:
-    """Give each of an area's grid rows its street figures (``CELL_FIGURES``), ``None`` when
-    the store holds no streets."""
-    if not rows:
+    """Give each of an area's grid rows its street figures (``CELL_FIGURES``), when the store
+    holds streets in the area (else the rows stay as they are)."""
+    if not rows or not sql.rows(con, "street-files"):
         return
-    if not sql.rows(con, "street-files"):
-        for r in rows:
-            r.update(dict.fromkeys(CELL_FIGURES))
+    cov = area_coverage(con, area, geometry=False)
+    if not cov.stored:
         return
-    cov = area_coverage(con, area)
     figures = cov.cells([r["h3"] for r in rows], [int(r["cameras"]) for r in rows])
     for r, f in zip(rows, figures, strict=True):
         r.update({k: f[k] for k in CELL_FIGURES})

@@ -156,3 +156,17 @@ def test_munich_coverage_with_buildings_is_below_coverage_without(munich_store: 
             assert r[key] is None or 0 <= r[key] <= 1
     in_view = sum(r["coverage"] * r["street_km"] for r in rows if r["coverage"] is not None)
     assert in_view == pytest.approx(cut.in_view_m / 1000, rel=0.01)
+
+
+def test_a_street_clipped_into_pieces() -> None:
+    """A street an area's boundary cuts in two (a MultiLineString after clipping): the 2 m
+    gap at the centre of the near street is not counted."""
+    _, inv = local_projection(LON, LAT)
+    scene = _scene([STREET_NEAR], [WALL])
+    split = shapely.MultiLineString([[(-20.0, 5.0), (-1.0, 5.0)], [(1.0, 5.0), (20.0, 5.0)]])
+    back = shapely.transform(split, lambda c: np.column_stack(inv.transform(c[:, 0], c[:, 1])))
+    scene.lines = np.array([back], dtype=object)
+    scene.length_m = geodesic_lengths(scene.lines)
+    c = coverage_of(scene, [_cam(0, 0, [[0.0, 0.0]])])
+    assert c.street_m == pytest.approx(38.0, rel=1e-4)
+    assert c.in_view_m == pytest.approx(10 * TAN30 - 2, rel=1e-4)
