@@ -136,3 +136,10 @@ def test_store_without_streets_gives_no_figures(tmp_path: Path) -> None:
         area = get_area(con, "monaco_2023-12-26 (extent)")
         fig = area_coverage(con, area).figures()
     assert set(fig.values()) == {None}
+
+
+def test_history_files_are_refused(tmp_path: Path) -> None:
+    history = MUNICH.parent.parent / "history" / "faroe-islands_2017.osh.pbf"
+    r = invoke("streets", "--db", tmp_path / "h.duckdb", history)
+    assert r.exit_code == 1
+    assert r.stderr.startswith("Error: ") and "a history file" in r.stderr
