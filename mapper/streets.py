@@ -8,7 +8,10 @@ cameras), and reading them takes several times as long as reading the cameras, w
 ingest does. They are read once per file and stored, so that ``compare``, ``grid``, ``map``
 and ``site`` compute the figures from the store alone, like every other figure, and never
 depend on the source file still being where it was. A file read again (same sha256) is
-skipped; a way or building read from another file replaces the older copy.
+skipped; a way or building read from another file replaces the older copy. An extract
+speaks for its box (the header box, else the box of what was read): an area gets street
+figures only when a stored file's box holds the area's box, so that a ward half outside a
+city-centre clip does not show the half of its streets that the clip holds.
 
 Clipping is done in lon/lat with shapely (a street's part inside an area or an H3 cell), and
 every length is geodesic (pyproj ``Geod`` on the WGS84 ellipsoid), segment by segment.
@@ -80,6 +83,8 @@ def write_streets(con: duckdb.DuckDBPyConnection, d: StreetData, sha256: str) ->
         con, "street-file-insert", path=d.path, sha256=sha256,
         read_at=datetime.now(UTC).replace(tzinfo=None, microsecond=0),
         streets=len(d.way_ids), buildings=len(d.building_ids), skipped_ways=d.skipped_ways,
+        **dict(zip(("min_lon", "min_lat", "max_lon", "max_lat"), d.bbox or (None,) * 4,
+                   strict=True)),
     ).fetchone()  # fmt: skip
     assert row is not None
     file_id = int(row[0])
@@ -130,7 +135,7 @@ class AreaStreets:
     lines: NDArray[np.object_]  # each street's part inside the area
     length_m: NDArray[np.float64]  # geodesic length of that part
     buildings: NDArray[np.object_]
-    stored: bool  # whether the store holds streets in the area's box (else no figures)
+    stored: bool  # whether a stored street file holds the area's box (else no figures)
 
 
 def _box(area: dict[str, Any], margin_deg: float) -> dict[str, float]:
@@ -160,8 +165,9 @@ def area_streets(
     """The streets stored inside an area (``shape``: its boundary, lon/lat) and the buildings
     within ``margin_deg`` of its box (a camera's view may be cut by one outside)."""
     box = _box(area, 0.0)
-    rows = sql.run(con, "streets-in-box", **box).fetchall()
-    stored = bool(rows)  # no stored street near the area: its streets were never read
+    held = sql.rows(con, "street-files-holding", **box)[0]["n"] > 0
+    rows = sql.run(con, "streets-in-box", **box).fetchall() if held else []
+    stored = held  # no stored file holds the area: its streets are not (all) known
     ids = np.array([r[0] for r in rows], dtype=np.int64)
     lines = shapely.from_wkb([r[5] for r in rows]) if rows else np.empty(0, dtype=object)
     clipped = clip(lines, shape)

@@ -194,7 +194,9 @@ CREATE TABLE cell_areas (cell UBIGINT NOT NULL, area_km2 DOUBLE NOT NULL);
 -- highway way of the street or walking network (`street`, `walk`: which networks it is in)
 -- with its geodesic length, `buildings` one row per building (closed way or multipolygon),
 -- both as WKB (EPSG:4326) with their bounding boxes for the choice by area in SQL. A way or
--- building read again from another file replaces the older copy.
+-- building read again from another file replaces the older copy. A file's box (its header
+-- box, else the box of what was read) is the ground its streets speak for: an area gets
+-- street figures only when a stored file's box holds the area's box.
 CREATE SEQUENCE IF NOT EXISTS street_file_ids START 1;
 CREATE TABLE street_files (
     id INTEGER PRIMARY KEY DEFAULT nextval('street_file_ids'),
@@ -203,7 +205,11 @@ CREATE TABLE street_files (
     read_at TIMESTAMP NOT NULL,
     streets INTEGER NOT NULL,
     buildings INTEGER NOT NULL,
-    skipped_ways INTEGER NOT NULL
+    skipped_ways INTEGER NOT NULL,
+    min_lon DOUBLE,
+    min_lat DOUBLE,
+    max_lon DOUBLE,
+    max_lat DOUBLE
 );
 CREATE TABLE streets (
     file_id INTEGER NOT NULL,

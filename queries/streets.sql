@@ -6,10 +6,19 @@ FROM street_files WHERE sha256 = $sha256;
 
 -- name: street-file-insert
 -- Record a file whose streets and buildings are stored; returns its id.
--- params: path, sha256, read_at, streets, buildings, skipped_ways
-INSERT INTO street_files (path, sha256, read_at, streets, buildings, skipped_ways)
-VALUES ($path, $sha256, $read_at, $streets, $buildings, $skipped_ways)
+-- params: path, sha256, read_at, streets, buildings, skipped_ways, min_lon, min_lat, max_lon, max_lat
+INSERT INTO street_files (path, sha256, read_at, streets, buildings, skipped_ways, min_lon,
+                          min_lat, max_lon, max_lat)
+VALUES ($path, $sha256, $read_at, $streets, $buildings, $skipped_ways, $min_lon, $min_lat,
+        $max_lon, $max_lat)
 RETURNING id;
+
+-- name: street-files-holding
+-- How many stored street files have a box that holds this box (an area's).
+-- params: min_lon, min_lat, max_lon, max_lat
+SELECT count(*) AS n FROM street_files
+WHERE min_lon <= $min_lon + 1e-9 AND min_lat <= $min_lat + 1e-9
+  AND max_lon >= $max_lon - 1e-9 AND max_lat >= $max_lat - 1e-9;
 
 -- name: streets-drop-copies
 -- Drop the stored copies of the staged ways (the Arrow relation `street_rows`).

@@ -143,3 +143,25 @@ def test_history_files_are_refused(tmp_path: Path) -> None:
     r = invoke("streets", "--db", tmp_path / "h.duckdb", history)
     assert r.exit_code == 1
     assert r.stderr.startswith("Error: ") and "a history file" in r.stderr
+
+
+def test_only_areas_the_clip_holds_get_street_figures(munich_store: Path, tmp_path: Path) -> None:
+    """An area half outside the extract's box would show only the streets the clip holds:
+    it gets none; an area inside the box gets them."""
+    import json
+    import shutil
+
+    db = tmp_path / "copy.duckdb"
+    shutil.copy(munich_store, db)
+    boxes = {"inside": (11.570, 48.135, 11.580, 48.140), "across": (11.580, 48.135, 11.600, 48.140)}
+    for name, (x0, y0, x1, y1) in boxes.items():
+        geo = tmp_path / f"{name}.geojson"
+        ring = [[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]]
+        polygon = {"type": "Polygon", "coordinates": [ring]}
+        geo.write_text(json.dumps({"type": "Feature", "properties": {}, "geometry": polygon}))
+        assert invoke("area", "add", name, "--boundary", geo, "--db", db).exit_code == 0
+    r = invoke("compare", "inside", "across", "--db", db, "--format", "json")
+    assert r.exit_code == 0, r.stderr
+    rows = {row["area"]: row for row in json.loads(r.stdout)["rows"]}
+    assert rows["inside"]["street_km"] > 0 and rows["inside"]["coverage"] is not None
+    assert rows["across"]["street_km"] is None and rows["across"]["coverage"] is None

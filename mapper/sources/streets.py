@@ -68,6 +68,8 @@ class StreetData:
     line_wkb: list[bytes] = field(default_factory=list)  # the same geometries as read (WKB)
     building_wkb: list[bytes] = field(default_factory=list)
     skipped_ways: int = 0
+    #: The ground the file speaks for: its header box, else the box of what was read.
+    bbox: tuple[float, float, float, float] | None = None
 
 
 def geodesic_lengths(lines: NDArray[np.object_]) -> NDArray[np.float64]:
@@ -158,4 +160,10 @@ def read_streets(path: str, *, progress: bool = False) -> StreetData:
         data.length_m = geodesic_lengths(data.lines)
     data.buildings = shapely.from_wkb(polygons) if polygons else np.empty(0, dtype=object)
     data.building_wkb = polygons
+    head = osm.header(f).bbox
+    if head is not None:
+        data.bbox = head
+    elif len(data.lines) or len(data.buildings):
+        b = shapely.total_bounds(np.concatenate((data.lines, data.buildings)))
+        data.bbox = (float(b[0]), float(b[1]), float(b[2]), float(b[3]))
     return data
