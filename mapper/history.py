@@ -54,33 +54,22 @@ def keep_snapshot(
     if box is not None:
         sql.run(con, "snapshot-cover-insert", source_id=source_id, min_lon=box[0],
                 min_lat=box[1], max_lon=box[2], max_lat=box[3])  # fmt: skip
-    rows: dict[str, list[Any]] = {k: [] for k in ("version", "edited", "prior", "frm", "to", "end")}
     if ex.versions:
-        elements = _camera_versions(ex, rows)
+        elements, columns = _camera_versions(ex)
         sql.run(con, "staged-drop")
         stage(con, Extract(ex.path, ex.sha256, ex.format, elements))
-    else:
-        elements = ex.elements
-        for e in elements:
-            rows["version"].append(e.version)
-            rows["edited"].append(e.timestamp)
-            rows["prior"].append(e.version == 1)
-            rows["frm"].append(None)
-            rows["to"].append(None)
-            rows["end"].append("")
-
-    def stamps(values: list[datetime | None]) -> Any:
-        return np.array([v if v is not None else "NaT" for v in values], dtype="datetime64[us]")
-
-    con.register("snapshot_rows", {
-        "seq": np.arange(len(elements), dtype=np.int64),
-        "version": np.array(rows["version"], dtype=np.int64),
-        "edited": stamps(rows["edited"]),
-        "prior_known": np.array(rows["prior"], dtype=np.bool_),
-        "valid_from": stamps(rows["frm"]),
-        "valid_to": stamps(rows["to"]),
-        "ended_by": np.array(rows["end"], dtype="<U8"),
-    })  # fmt: skip
+    else:  # a plain extract: its elements as staged, in NumPy (20,900 cameras: 30 ms)
+        n = len(ex.elements)
+        version = np.fromiter((e.version for e in ex.elements), np.int64, n)
+        none = np.zeros(n, np.int64)
+        columns = {
+            "version": version, "edited_us": np.fromiter(
+                (_micros(e.timestamp) for e in ex.elements), np.int64, n),
+            "prior_known": version == 1, "from_us": none, "to_us": none,
+            "ended": np.zeros(n, np.int8),
+        }  # fmt: skip
+    columns["seq"] = np.arange(len(columns["version"]), dtype=np.int64)
+    con.register("snapshot_rows", columns)
     try:
         sql.run(con, "snapshot-tags-insert")
         sql.run(con, "snapshot-insert-staged", source_id=source_id)
@@ -89,10 +78,26 @@ def keep_snapshot(
     sql.run(con, "cameras-drop-covered")
 
 
-def _camera_versions(ex: Extract, rows: dict[str, list[Any]]) -> list[Element]:
+_EPOCH = datetime(1970, 1, 1)
+_US = timedelta(microseconds=1)
+#: How a run of camera versions ended (snapshot_rows.ended; queries/history.sql).
+ENDED = {"": 0, "deleted": 1, "untagged": 2}
+
+
+def _micros(t: datetime | None) -> int:
+    """Microseconds since 1970 (naive UTC); 0 for none (stored as NULL, as is 1970 itself:
+    libosmium's time of an element without one)."""
+    return (t - _EPOCH) // _US if t is not None else 0
+
+
+def _camera_versions(ex: Extract) -> tuple[list[Element], dict[str, Any]]:
     """A history file's camera versions as elements, each valid to the next version's time;
-    the last of a run ends 'deleted' or 'untagged' when a version follows it."""
+    the last of a run ends 'deleted' or 'untagged' when a version follows it. Also their
+    ``snapshot_rows`` columns."""
+    import numpy as np
+
     out: list[Element] = []
+    rows: dict[str, list[Any]] = {k: [] for k in ("version", "edited", "prior", "to", "end")}
     vs = ex.versions
     for i, v in enumerate(vs):
         if not v.matches or v.lat != v.lat:  # not a camera then, or not placed (NaN)
@@ -108,15 +113,19 @@ def _camera_versions(ex: Extract, rows: dict[str, list[Any]]) -> list[Element]:
         out.append(Element(v.osm_type, v.osm_id, v.lat, v.lon, v.tags, v.speed_camera,
                            v.version, v.timestamp))  # fmt: skip
         rows["version"].append(v.version)
-        rows["edited"].append(v.timestamp)
+        rows["edited"].append(_micros(v.timestamp))
         rows["prior"].append(prior)
-        rows["frm"].append(v.timestamp)
-        rows["to"].append(nxt.timestamp if same and nxt else None)
+        rows["to"].append(_micros(nxt.timestamp) if same and nxt else 0)
         ended = ""
         if same and nxt is not None and not nxt.matches:
             ended = "untagged" if nxt.visible else "deleted"
-        rows["end"].append(ended)
-    return out
+        rows["end"].append(ENDED[ended])
+    edited = np.array(rows["edited"], np.int64)
+    return out, {
+        "version": np.array(rows["version"], np.int64), "edited_us": edited,
+        "prior_known": np.array(rows["prior"], np.bool_), "from_us": edited,
+        "to_us": np.array(rows["to"], np.int64), "ended": np.array(rows["end"], np.int8),
+    }  # fmt: skip
 
 
 # ----------------------------------------------------------------------------- moments

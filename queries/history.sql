@@ -15,8 +15,8 @@ FROM sets;
 -- Keep a source's own copy of each staged camera (mapper/history.py): the staged rows
 -- (queries/ingest.sql: staged_rows) with their tag set's key, joined on the row number to
 -- what the snapshot adds (snapshot_rows: version, edit time, validity of a history file's
--- versions). Version 0 means the input did not say, and an empty `ended_by` no end: both
--- are stored as NULL.
+-- versions as microseconds since 1970, how a run of them ended: 1 deleted, 2 untagged).
+-- Version 0 and time 0 mean the input did not say (stored as NULL), as does `ended` 0.
 -- params: source_id
 -- bind: relation
 INSERT INTO snapshot_cameras
@@ -27,9 +27,12 @@ WITH sets AS (
 ),
 keys AS MATERIALIZED (SELECT tag_set, md5_number(CAST(j AS VARCHAR)) AS tag_key FROM sets)
 SELECT $source_id, CAST(r.osm_type AS VARCHAR), r.osm_id,
-       nullif(CAST(x.version AS INTEGER), 0), x.edited,
-       CASE WHEN x.version <> 0 THEN x.prior_known END, x.valid_from, x.valid_to,
-       nullif(CAST(x.ended_by AS VARCHAR), ''), r.lat, r.lon, k.tag_key
+       nullif(CAST(x.version AS INTEGER), 0),
+       make_timestamp(CASE WHEN x.edited_us > 0 THEN x.edited_us END),
+       CASE WHEN x.version <> 0 THEN x.prior_known END,
+       make_timestamp(CASE WHEN x.from_us > 0 THEN x.from_us END),
+       make_timestamp(CASE WHEN x.to_us > 0 THEN x.to_us END),
+       CASE x.ended WHEN 1 THEN 'deleted' WHEN 2 THEN 'untagged' END, r.lat, r.lon, k.tag_key
 FROM staged_rows r JOIN snapshot_rows x ON x.seq = r.seq JOIN keys k USING (tag_set);
 
 -- name: cameras-drop-covered
@@ -37,21 +40,25 @@ FROM staged_rows r JOIN snapshot_rows x ON x.seq = r.seq JOIN keys k USING (tag_
 -- covers its position (snapshot_cover) or knows the element (a history file that deleted
 -- it), and does not hold it now (an undated source is older than any dated one; a tie
 -- drops nothing). Run after each source is kept, so the order of ingests does not matter.
+-- Joins, not correlated subqueries: with no newer source the first join is empty.
 DELETE FROM cameras AS cam
-WHERE EXISTS (
-    SELECT 1
-    FROM sources s JOIN sources cs ON cs.id = cam.source_id
+USING (
+    SELECT c.osm_type, c.osm_id, c.source_id
+    FROM cameras c
+    JOIN sources cs ON cs.id = c.source_id
+    JOIN sources s ON s.snapshot IS NOT NULL AND (cs.snapshot IS NULL OR s.snapshot > cs.snapshot)
     LEFT JOIN snapshot_cover v ON v.source_id = s.id
-    WHERE s.snapshot IS NOT NULL AND (cs.snapshot IS NULL OR s.snapshot > cs.snapshot)
-      AND ((cam.lon BETWEEN v.min_lon AND v.max_lon
-            AND cam.lat BETWEEN v.min_lat AND v.max_lat)
-           OR EXISTS (SELECT 1 FROM snapshot_cameras k
-                      WHERE k.source_id = s.id AND k.osm_type = cam.osm_type
-                        AND k.osm_id = cam.osm_id))
-      AND NOT EXISTS (SELECT 1 FROM snapshot_cameras k
-                      WHERE k.source_id = s.id AND k.osm_type = cam.osm_type
-                        AND k.osm_id = cam.osm_id AND k.valid_to IS NULL)
-);
+    LEFT JOIN (SELECT DISTINCT source_id, osm_type, osm_id FROM snapshot_cameras) kn
+           ON kn.source_id = s.id AND kn.osm_type = c.osm_type AND kn.osm_id = c.osm_id
+    LEFT JOIN (SELECT DISTINCT source_id, osm_type, osm_id FROM snapshot_cameras
+               WHERE valid_to IS NULL) cur
+           ON cur.source_id = s.id AND cur.osm_type = c.osm_type AND cur.osm_id = c.osm_id
+    WHERE cur.source_id IS NULL
+      AND (kn.source_id IS NOT NULL
+           OR (c.lon BETWEEN v.min_lon AND v.max_lon AND c.lat BETWEEN v.min_lat AND v.max_lat))
+) gone
+WHERE cam.osm_type = gone.osm_type AND cam.osm_id = gone.osm_id
+  AND cam.source_id = gone.source_id;
 
 -- name: snapshot-cover-insert
 -- The box a snapshot speaks for.

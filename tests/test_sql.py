@@ -80,8 +80,8 @@ def test_every_query_runs(tmp_path: Path) -> None:
         con.register("area_rows", con.execute("SELECT 0 AS pos, * FROM areas").to_arrow_table())
         stage(con, ex)
         con.register("snapshot_rows", con.execute(  # what mapper.history.keep_snapshot adds
-            "SELECT 0 AS seq, 1 AS version, TIMESTAMP '2023-01-01' AS edited, true AS prior_known,"
-            " NULL::TIMESTAMP AS valid_from, NULL::TIMESTAMP AS valid_to, '' AS ended_by"
+            "SELECT 0 AS seq, 1 AS version, 1672531200000000 AS edited_us, true AS prior_known,"
+            " 0 AS from_us, 0 AS to_us, CAST(0 AS TINYINT) AS ended"
         ).to_arrow_table())  # fmt: skip
         con.execute("CREATE TEMP TABLE wanted_refs (id BIGINT)")
         con.register("export_rows", con.execute("SELECT 1.0 AS lat, 2.0 AS lon").to_arrow_table())
