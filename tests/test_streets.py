@@ -126,6 +126,11 @@ def test_streets_errors(tmp_path: Path) -> None:
     r = invoke("streets", "--db", tmp_path / "s.duckdb", tmp_path / "missing.osm.pbf")
     assert r.exit_code == 1
     assert r.stderr.startswith("Error: ")
+    cut = tmp_path / "cut.osm.pbf"
+    cut.write_bytes(MUNICH.read_bytes()[:400_000])
+    r = invoke("streets", "--db", tmp_path / "s.duckdb", cut)
+    assert r.exit_code == 1
+    assert r.stderr.startswith("Error: ") and "truncated or corrupt" in r.stderr
 
 
 def test_store_without_streets_gives_no_figures(tmp_path: Path) -> None:
