@@ -19,12 +19,16 @@ polygon through the camera and the rays' ends. A building within ``OWN_BUILDING_
 the camera, or holding it, is the one it hangs on (cameras are mapped on a facade or a little
 inside it) and does not block its view. Between two rays the view is a straight edge: at
 30 m, a corner narrower than about 1 m can be missed. The geometry is computed in metres, in
-an azimuthal equidistant projection centred on the area (pyproj), and taken back to lon/lat.
+an azimuthal equidistant projection centred on the cameras (pyproj), for the buildings and
+streets within reach of a camera only; each ray is tested against the wall segments of the
+buildings its box meets (numpy, in chunks of ``RAY_CHUNK`` rays).
 
-**Coverage** of an area or an H3 cell: the geodesic length of its street network (see
+**Coverage** of an area or an H3 cell: the length of its street network (see
 :mod:`mapper.sources.streets`) inside the union of the fields of view, divided by its whole
-street length; between 0 and 1, ``None`` without streets. Cameras per street km counts every
-mapped camera of the area, as ``compare`` does.
+(geodesic) street length; between 0 and 1, ``None`` when no stored extract holds the area.
+A street's pieces inside the views are intervals along it, merged, so that a metre two cameras
+see counts once; their length is measured in the projection (within 1e-4 of geodesic over
+100 km). Cameras per street km counts every mapped camera of the area, as ``compare`` does.
 """
 
 from __future__ import annotations
