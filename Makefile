@@ -70,6 +70,7 @@ bench: setup
 	$(BIN)/python bench/extract.py
 	$(BIN)/python bench/areas.py
 	$(BIN)/python bench/grid.py
+	$(BIN)/python bench/scale.py
 	$(BIN)/python bench/maps.py
 	$(BIN)/python bench/streets.py
 	$(BIN)/python bench/report.py

@@ -15,7 +15,9 @@ positions that lack one, in one vectorised call (h3ronpy, whose ids a test check
 h3-py on every shipped camera at every resolution 5-12), uses them at once from a temporary
 table, and then keeps them in the store (best effort, like the grid cache: a store held by
 another process only means they are computed again next time). Later queries are plain
-joins: no query calls Python per camera. Each distinct cell's area (``h3.cell_area``) is
+joins: no query calls Python per camera. With the cells it records the store's state in
+``meta`` (``cells-R``), so that until the next write even the look for positions without a
+cell is skipped. Each distinct cell's area (``h3.cell_area``) is
 kept the same way, in ``cell_areas``; a cell's outline comes from ``h3.cell_to_boundary``
 once per distinct cell of a clipped grid. Cells of positions no camera holds any more stay
 in the store (a few bytes each) and are never read.
@@ -113,6 +115,8 @@ class Fresh:
     areas: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
     ready: set[int] = field(default_factory=set)
     areas_ready: set[int] = field(default_factory=set)
+    #: ``meta`` keys to set to a store state: every position had its cell then.
+    marks: list[tuple[str, int]] = field(default_factory=list)
 
 
 #: Per open connection (weakly: a connection that goes away takes its entry with it).
@@ -144,7 +148,7 @@ def ensure_cells(
     fresh = _FRESH.setdefault(con, Fresh())
     for res in sorted(set(resolutions)):
         check_resolution(res)
-        if res not in fresh.ready:
+        if res not in fresh.ready and not _complete(con, fresh, f"cells-{res}"):
             missing = sql.run(con, "cells-missing", res=res).fetchnumpy()
             lat = np.ascontiguousarray(missing["lat"], np.float64)
             lon = np.ascontiguousarray(missing["lon"], np.float64)
@@ -157,7 +161,11 @@ def ensure_cells(
                     con.unregister("cell_rows")
                 fresh.cells.append((res, lat, lon, cells))
             fresh.ready.add(res)
-        if areas and res not in fresh.areas_ready:
+        if (
+            areas
+            and res not in fresh.areas_ready
+            and not _complete(con, fresh, f"cell-areas-{res}")
+        ):
             need = sql.run(con, "cells-missing-areas", res=res).fetchnumpy()["cell"]
             need = np.ascontiguousarray(need, np.uint64)
             if len(need):
@@ -171,12 +179,24 @@ def ensure_cells(
             fresh.areas_ready.add(res)
 
 
+def _complete(con: duckdb.DuckDBPyConnection, fresh: Fresh, key: str) -> bool:
+    """True when the store says every position has what ``key`` names, in its current
+    state; else False, and the key is marked for :func:`keep` when the connection reads the
+    store's own cameras (what is missing now is about to be computed)."""
+    row = sql.rows(con, "cells-complete", key=key)[0]
+    if row["complete"]:
+        return True
+    if row["own"]:
+        fresh.marks.append((key, int(row["state"])))
+    return False
+
+
 def keep(db: str | None, con: duckdb.DuckDBPyConnection) -> None:
     """Store what :func:`ensure_cells` computed on ``con``; call it once ``con`` is closed.
     Best effort, like the grid cache: a store that cannot be written now (in use by another
     process or connection) keeps nothing this time; the cells are computed again next time."""
     fresh = _FRESH.pop(con, None)
-    if fresh is None or not (fresh.cells or fresh.areas):
+    if fresh is None or not (fresh.cells or fresh.areas or fresh.marks):
         return
     try:
         with open_store(db, write=True) as w, transaction(w, changes_data=False):
@@ -200,6 +220,8 @@ def _store(con: duckdb.DuckDBPyConnection, fresh: Fresh) -> None:
             sql.run(con, "cells-keep-areas")
         finally:
             con.unregister("area_rows_h3")
+    for key, at in fresh.marks:
+        sql.run(con, "cells-mark-complete", key=key, state=at)
 
 
 def store_cells(db: str | None, resolutions: Iterable[int], *, areas: bool = True) -> None:

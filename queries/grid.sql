@@ -15,6 +15,34 @@ SELECT cell, area_km2 FROM cell_areas
 UNION ALL
 SELECT cell, area_km2 FROM fresh_areas;
 
+-- name: cells-complete
+-- Whether every camera position of the store has its cell at a resolution (key 'cells-R')
+-- or every occupied cell its area (key 'cell-areas-R'): true when the key records the
+-- store's current state (mapper/grid.py writes it when it keeps the cells) and the
+-- connection's cameras are the store's own (`own`: not the store as of a date, a temporary
+-- `cameras`); and that state.
+-- params: key
+-- bind: relation
+WITH own AS (
+    SELECT NOT EXISTS (
+        SELECT 1 FROM duckdb_tables() WHERE temporary AND table_name = 'cameras'
+    ) AS own
+)
+SELECT own.own AND EXISTS (
+           SELECT 1 FROM meta m
+           WHERE m.key = $key AND m.value = (SELECT value FROM meta WHERE key = 'state')
+       ) AS complete,
+       own.own,
+       (SELECT value FROM meta WHERE key = 'state') AS state
+FROM own;
+
+-- name: cells-mark-complete
+-- Record that every camera position had its cell (or cell area) under key $key in store
+-- state $state.
+-- params: key, state
+-- bind: relation
+INSERT OR REPLACE INTO meta VALUES ($key, $state);
+
 -- name: cells-missing
 -- The distinct camera positions without a cell at resolution $res.
 -- params: res

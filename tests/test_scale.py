@@ -7,6 +7,7 @@ is shared 350 times and shown as 'NAME (relation ID)'): 2,100 areas, 4,900 camer
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -86,6 +87,12 @@ def test_an_area_set_publishes_every_area_and_maps_only_the_busiest(big_site: Pa
     assert '<script src="data/index-rows.js" defer></script>' in index
     rows = (big_site / "data" / "index-rows.js").read_text(encoding="utf-8")
     assert rows.startswith("window.CD_ROWS = [[[") and rows.count('"Larvotto (relation ') == COPIES
+    # the maps went to the areas with the most cameras
+    table = json.loads(rows.removeprefix("window.CD_ROWS = ").rstrip().removesuffix(";"))[0]
+    cameras = {r[1]: r[3] for r in table}
+    mapped = [cameras[f"areas/{p.name}"] for p in with_map]
+    assert min(mapped) >= max(n for href, n in cameras.items()
+                              if href not in {f"areas/{p.name}" for p in with_map})  # fmt: skip
     for page in pages[:50] + with_map:
         for link in LINK.findall(page.read_text(encoding="utf-8")):
             if not link.startswith(("http://", "https://", "data:", "#")):
@@ -104,6 +111,10 @@ def test_a_config_area_set_may_be_narrowed_within_an_area(big_store: Path, tmp_p
         "Fontvieille", "La Condamine", "Larvotto", "Monaco-Ville", "Monte-Carlo",
     }  # fmt: skip
     assert len(names) == 5
+    config.write_text("maps = -1\n", encoding="utf-8")
+    r = invoke("site", "--config", str(config), "--out", str(tmp_path / "x"), "--db",
+               str(big_store))  # fmt: skip
+    assert r.exit_code == 1 and "'maps' must be zero or more" in r.stderr
     config.write_text('[[area_sets]]\nkind = "town"\n', encoding="utf-8")
     r = invoke("site", "--config", str(config), "--out", str(tmp_path / "x"), "--db",
                str(big_store))  # fmt: skip

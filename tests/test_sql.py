@@ -44,6 +44,7 @@ def _sample_params(name: str, tmp: Path) -> dict[str, Any]:
         "max_lon": 7.44,
         "max_lat": 43.75,
         "reported": 10,
+        "key": "test-key",
         "reported_source": "https://example.org",
         "population": 100,
         "read_at": datetime(2024, 1, 1),  # streets.sql
