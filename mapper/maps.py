@@ -201,9 +201,10 @@ def _payload(
     for c in p.cells:
         ring = [round(v, 6) for lat, lng in h3.cell_to_boundary(c["h3"]) for v in (lat, lng)]
         per = c["per_km2"] or 0.0
-        hexes.append(
-            [ring, c["cameras"], round(c["area_km2"], 5), round(per, 2), bin_of(per, edges)]
-        )
+        hex_row = [ring, c["cameras"], round(c["area_km2"], 5), round(per, 2), bin_of(per, edges)]
+        if p.coverage is not None and p.coverage.stored:  # street km and coverage, for the tooltip
+            hex_row += [c.get("street_km"), c.get("coverage"), c.get("coverage_discs")]
+        hexes.append(hex_row)
     keys: dict[str, int] = {}
     cams, cones = [], []
     for cam in p.shown:
