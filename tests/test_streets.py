@@ -170,3 +170,28 @@ def test_only_areas_the_clip_holds_get_street_figures(munich_store: Path, tmp_pa
     rows = {row["area"]: row for row in json.loads(r.stdout)["rows"]}
     assert rows["inside"]["street_km"] > 0 and rows["inside"]["coverage"] is not None
     assert rows["across"]["street_km"] is None and rows["across"]["coverage"] is None
+
+
+def test_grid_and_compare_outputs_carry_the_street_figures(munich_store: Path) -> None:
+    import csv
+    import io
+    import json
+
+    r = invoke("grid", EXTENT, "--res", "10", "--format", "csv", "--db", munich_store)
+    assert r.exit_code == 0, r.stderr
+    rows = list(csv.DictReader(io.StringIO("".join(
+        line for line in r.stdout.splitlines(keepends=True) if not line.startswith("#")
+    ))))  # fmt: skip
+    assert {"street_km", "walk_km", "per_street_km", "coverage", "coverage_discs"} <= set(rows[0])
+    grid_km = sum(float(x["street_km"]) for x in rows if x["street_km"])
+    r = invoke("compare", EXTENT, "--format", "json", "--sort", "coverage", "--db", munich_store)
+    assert r.exit_code == 0, r.stderr
+    (row,) = json.loads(r.stdout)["rows"]
+    assert grid_km == pytest.approx(row["street_km"], rel=0.005)
+    assert row["per_street_km"] == pytest.approx(row["cameras"] / row["street_km"], rel=1e-3)
+    r = invoke("compare", EXTENT, "--format", "csv", "--db", munich_store)
+    header = next(line for line in r.stdout.splitlines() if not line.startswith("#"))
+    assert header.endswith("street_km,walk_km,per_street_km,directed,undirected,coverage,"
+                           "coverage_discs")  # fmt: skip
+    table = invoke("compare", EXTENT, "--db", munich_store).stdout
+    assert "street km" in table and all(len(line) <= 100 for line in table.splitlines())
