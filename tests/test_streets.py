@@ -195,3 +195,15 @@ def test_grid_and_compare_outputs_carry_the_street_figures(munich_store: Path) -
                            "coverage_discs")  # fmt: skip
     table = invoke("compare", EXTENT, "--db", munich_store).stdout
     assert "street km" in table and all(len(line) <= 100 for line in table.splitlines())
+
+
+def test_a_file_without_a_header_box_speaks_for_the_box_of_its_nodes() -> None:
+    monaco_2012 = MONACO.parent / "monaco_2012-07.osm.pbf"
+    lons, lats = [], []
+    for node in osmium.FileProcessor(str(monaco_2012), osmium.osm.NODE):
+        lons.append(node.location.lon)
+        lats.append(node.location.lat)
+    assert read_streets(str(monaco_2012)).bbox == (min(lons), min(lats), max(lons), max(lats))
+    assert read_streets(str(MUNICH)).bbox == pytest.approx(
+        (11.5657, 48.1314, 11.5861, 48.1434), abs=1e-4
+    )

@@ -22,6 +22,7 @@ past date are not modelled yet).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -160,10 +161,16 @@ def read_streets(path: str, *, progress: bool = False) -> StreetData:
         data.length_m = geodesic_lengths(data.lines)
     data.buildings = shapely.from_wkb(polygons) if polygons else np.empty(0, dtype=object)
     data.building_wkb = polygons
-    head = osm.header(f).bbox
-    if head is not None:
-        data.bbox = head
-    elif len(data.lines) or len(data.buildings):
-        b = shapely.total_bounds(np.concatenate((data.lines, data.buildings)))
-        data.bbox = (float(b[0]), float(b[1]), float(b[2]), float(b[3]))
+    data.bbox = osm.header(f).bbox or _node_box(f)
     return data
+
+
+def _node_box(f: osm.OsmFile) -> tuple[float, float, float, float] | None:
+    """The box of every node, for a file whose header has none (as the camera reader takes
+    it for the file's extent): one more pass, over the nodes only."""
+    box = [math.inf, math.inf, -math.inf, -math.inf]
+    with osm.reading(f.path):
+        for node in osmium.FileProcessor(f.file, osmium.osm.NODE):
+            if isinstance(node, osmium.osm.Node) and node.location.valid():
+                osm._grow(box, node.location.lon, node.location.lat)
+    return (box[0], box[1], box[2], box[3]) if box[0] <= box[2] else None
