@@ -9,7 +9,7 @@ ingest does. They are read once per file and stored, so that ``compare``, ``grid
 and ``site`` compute the figures from the store alone, like every other figure, and never
 depend on the source file still being where it was. A file read again (same sha256) is
 skipped; a way or building read from another file replaces the older copy. An extract
-speaks for its box (the header box, else the box of what was read): an area gets street
+speaks for its box (the header box, else the box of its nodes): an area gets street
 figures only when a stored file's box holds the area's box, so that a ward half outside a
 city-centre clip does not show the half of its streets that the clip holds.
 

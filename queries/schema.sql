@@ -195,7 +195,7 @@ CREATE TABLE cell_areas (cell UBIGINT NOT NULL, area_km2 DOUBLE NOT NULL);
 -- with its geodesic length, `buildings` one row per building (closed way or multipolygon),
 -- both as WKB (EPSG:4326) with their bounding boxes for the choice by area in SQL. A way or
 -- building read again from another file replaces the older copy. A file's box (its header
--- box, else the box of what was read) is the ground its streets speak for: an area gets
+-- box, else the box of its nodes) is the ground its streets speak for: an area gets
 -- street figures only when a stored file's box holds the area's box.
 CREATE SEQUENCE IF NOT EXISTS street_file_ids START 1;
 CREATE TABLE street_files (

@@ -69,7 +69,7 @@ class StreetData:
     line_wkb: list[bytes] = field(default_factory=list)  # the same geometries as read (WKB)
     building_wkb: list[bytes] = field(default_factory=list)
     skipped_ways: int = 0
-    #: The ground the file speaks for: its header box, else the box of what was read.
+    #: The ground the file speaks for: its header box, else the box of its nodes.
     bbox: tuple[float, float, float, float] | None = None
 
 
