@@ -385,16 +385,11 @@ def grid_cmd(area_name: str | None, res: int | None, fmt: str, db: str | None) -
     g = grid.grid(db, area_name, res)
     where = g.area["name"] if g.area else "all cameras"
     if fmt == "json":
-        click.echo(output.to_json({
-            "area": g.area["name"] if g.area else None, "resolution": g.res,
-            "cells": g.rows, "attribution": ATTRIBUTION,
-        }))  # fmt: skip
+        click.echo(output.to_json(g.as_dict()))
     elif fmt == "geojson":
         click.echo(output.to_json(grid.to_geojson(g)))
     elif fmt == "csv":
-        extra = [k for k in ("street_km", "walk_km", "per_street_km", "coverage",
-                             "coverage_discs") if g.rows and k in g.rows[0]]  # fmt: skip
-        click.echo(output.to_csv(g.rows, [*grid.COLUMNS, *extra], [
+        click.echo(output.to_csv(g.rows, g.columns, [
             f"H3 grid of {where} at resolution {g.res}", f"Data {ATTRIBUTION}",
         ]), nl=False)  # fmt: skip
     else:
