@@ -194,15 +194,14 @@ class Store:
         source, online (Nominatim and Overpass through osmnx; answers cached unless
         ``cache=False``). The columns of :meth:`ingest`, then the place, its area's name,
         OSM element, admin level, area (km², geodesic) and population."""
-        from mapper.ingest import write_fetched
-        from mapper.sources import live
+        from mapper.ingest import fetch
 
-        fetched = live.fetch(
-            list(places), admin_level=admin_level, overpass_url=overpass_url,
+        results = fetch(
+            self._db(), list(places), admin_level=admin_level, overpass_url=overpass_url,
             nominatim_url=nominatim_url, timeout=timeout, use_cache=cache,
         )  # fmt: skip
         rows = []
-        for r in write_fetched(self._db(), fetched):
+        for r in results:
             row = _result_row(r.source)
             row.update(
                 place=r.place, area=r.area.name, osm_type=r.osm_type, osm_id=r.osm_id,

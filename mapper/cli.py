@@ -564,14 +564,13 @@ def fetch_cmd(
     source of its man_made=surveillance nodes and ways, dated by Overpass. Answers are
     cached in the user cache folder. Offline, 'camdensity ingest FILE' reads an extract.
     """
-    from mapper.ingest import write_fetched
-    from mapper.sources import live
+    from mapper.ingest import fetch
 
-    fetched = live.fetch(
-        list(places), admin_level=admin_level, overpass_url=overpass_url,
+    results = fetch(
+        db, list(places), admin_level=admin_level, overpass_url=overpass_url,
         nominatim_url=nominatim_url, timeout=timeout, use_cache=not no_cache,
     )  # fmt: skip
-    for r in write_fetched(db, fetched):
+    for r in results:
         for w in r.source.warnings:
             warn(w)
         a, s = r.area, r.source

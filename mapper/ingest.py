@@ -256,3 +256,19 @@ def write_fetched(db: str | None, fetched: list[Fetched]) -> list[FetchResult]:
             areas.insert(con, spec, replace=old is not None)
             results.append(FetchResult(f.place, spec, r, f.osm_type, f.osm_id))
     return results
+
+
+def fetch(
+    db: str | None, places: list[str], *, admin_level: int | None = None,
+    overpass_url: str | None = None, nominatim_url: str | None = None, timeout: int = 180,
+    use_cache: bool = True,
+) -> list[FetchResult]:  # fmt: skip
+    """``camdensity fetch``: download every place first (``mapper.sources.live.fetch``, the
+    store untouched), then store them all in one transaction (:func:`write_fetched`)."""
+    from mapper.sources import live
+
+    fetched = live.fetch(
+        places, admin_level=admin_level, overpass_url=overpass_url,
+        nominatim_url=nominatim_url, timeout=timeout, use_cache=use_cache,
+    )  # fmt: skip
+    return write_fetched(db, fetched)
