@@ -171,7 +171,9 @@ def _history_of_monaco(out: Path, *, delete: int | None = None) -> None:
                 w.add_node(gone)
 
 
-def test_a_history_file_gives_each_camera_as_its_newest_visible_version_and_keeps_all(tmp_path: Path) -> None:
+def test_a_history_file_gives_each_camera_as_its_newest_visible_version_and_keeps_all(
+    tmp_path: Path,
+) -> None:
     deleted = min(ADDED_2023)
     path = tmp_path / "monaco.osh.pbf"
     _history_of_monaco(path, delete=deleted)
