@@ -133,7 +133,7 @@ def _read(
             f"(osmium time-filter {path} -o snapshot.osm.pbf)"
         )
     file = opened.file
-    pool = osmium.io.ThreadPool()
+    pool = osm.thread_pool()
     relations = _Relations()
     manager = osmium.area.AreaManager()
     first: list[Any] = [

@@ -153,6 +153,15 @@ def _first(exc: BaseException) -> str:
     return lines[0][:120]
 
 
+def thread_pool() -> osmium.io.ThreadPool:
+    """The threads libosmium decodes blocks in: one per core (pyosmium's own default leaves
+    two cores free, which on a two-core machine is one thread for all the decoding while
+    Python waits); ``OSMIUM_POOL_THREADS`` chooses, as for osmium-tool."""
+    if os.environ.get("OSMIUM_POOL_THREADS"):
+        return osmium.io.ThreadPool()
+    return osmium.io.ThreadPool(os.cpu_count() or 1)
+
+
 @contextmanager
 def location_storage(size: int) -> Iterator[str]:
     """The node-location index for a file of ``size`` bytes (see ``MEMORY_INDEX_MAX_BYTES``)."""
@@ -261,7 +270,9 @@ def _cameras(
     date); they are set on ``found`` at the end.
     """
     entities = osmium.osm.NODE | osmium.osm.WAY
-    fp = osmium.FileProcessor(osm.file, entities | osmium.osm.RELATION if every else entities)
+    fp = osmium.FileProcessor(
+        osm.file, entities | osmium.osm.RELATION if every else entities, thread_pool()
+    )
     if not every:
         fp.with_filter(_filter(include_speed))
         fp.with_filter(osmium.filter.GeoInterfaceFilter(drop_invalid_geometries=False))
@@ -323,7 +334,8 @@ def _history(
     version order (placed later, for ways), and each way version's node refs (by index)."""
     match, first = _matcher(include_speed, tag)
     ids: dict[bool, set[int]] = {False: set(), True: set()}  # is a way -> ids
-    fp = osmium.FileProcessor(osm.file, osmium.osm.NODE | osmium.osm.WAY).with_filter(first)
+    fp = osmium.FileProcessor(osm.file, osmium.osm.NODE | osmium.osm.WAY, thread_pool())
+    fp.with_filter(first)
     for obj in fp:
         if isinstance(obj, osmium.osm.Node | osmium.osm.Way):
             way = isinstance(obj, osmium.osm.Way)
@@ -332,7 +344,7 @@ def _history(
     out: dict[tuple[str, int, int], Version] = {}
     refs: dict[tuple[str, int, int], list[int]] = {}
     if ids[False] or ids[True]:
-        fp = osmium.FileProcessor(osm.file, osmium.osm.NODE | osmium.osm.WAY)
+        fp = osmium.FileProcessor(osm.file, osmium.osm.NODE | osmium.osm.WAY, thread_pool())
         for obj in fp.with_filter(osmium.filter.IdFilter(ids[False] | ids[True])):
             if not isinstance(obj, osmium.osm.Node | osmium.osm.Way):
                 continue
@@ -389,7 +401,7 @@ def _node_locations(osm: OsmFile, refs: set[int]) -> dict[int, tuple[float, floa
     """The locations of just these nodes (their newest visible version in a history file)."""
     coords: dict[int, tuple[float, float]] = {}
     versions: dict[int, int] = {}
-    fp = osmium.FileProcessor(osm.file, osmium.osm.NODE)
+    fp = osmium.FileProcessor(osm.file, osmium.osm.NODE, thread_pool())
     for node in fp.with_filter(osmium.filter.IdFilter(refs)):
         if not isinstance(node, osmium.osm.Node):
             continue

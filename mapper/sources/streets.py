@@ -117,7 +117,9 @@ def read_streets(path: str, *, progress: bool = False) -> StreetData:
     seen_ways: set[int] = set()
     seen_areas: set[int] = set()
     polygons: list[bytes] = []
-    fp = osmium.FileProcessor(f.file, osmium.osm.NODE | osmium.osm.WAY | osmium.osm.RELATION)
+    fp = osmium.FileProcessor(
+        f.file, osmium.osm.NODE | osmium.osm.WAY | osmium.osm.RELATION, osm.thread_pool()
+    )
     with osm.location_storage(f.size) as storage, osm.reading(path):
         fp.with_locations(storage)
         fp.with_areas(osmium.filter.KeyFilter("building"))
@@ -170,7 +172,7 @@ def _node_box(f: osm.OsmFile) -> tuple[float, float, float, float] | None:
     it for the file's extent): one more pass, over the nodes only."""
     box = [math.inf, math.inf, -math.inf, -math.inf]
     with osm.reading(f.path):
-        for node in osmium.FileProcessor(f.file, osmium.osm.NODE):
+        for node in osmium.FileProcessor(f.file, osmium.osm.NODE, osm.thread_pool()):
             if isinstance(node, osmium.osm.Node) and node.location.valid():
                 osm._grow(box, node.location.lon, node.location.lat)
     return (box[0], box[1], box[2], box[3]) if box[0] <= box[2] else None
