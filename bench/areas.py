@@ -22,13 +22,11 @@ Writes bench/results/areas.json.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
 
 import extract
-import measure
 import tile_pbf
 
 MONACO = "monaco_2023-12-26.osm.pbf"
@@ -86,16 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     expected = meta["admin10_areas_expected"]
     got = extract.side_by_side(tools(), meta, expected, args.rounds, args.warmup)
     result["inputs"] = {"monaco": got}
-    result["machine"]["load_average_at_end"] = measure.machine()["load_average_at_start"]
-
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {args.out}")
-    bad = extract.bad_counts(result)
-    if bad:
-        print("wrong counts: " + "; ".join(bad), file=sys.stderr)
-        return 1
-    return 0
+    return extract.finish(result, args.out)
 
 
 if __name__ == "__main__":

@@ -233,11 +233,15 @@ def main(argv: list[str] | None = None) -> int:
         meta = tile_pbf.tiled(source, *grid(spec))
         got = side_by_side(tools(), meta, meta["cameras_expected"], args.rounds, args.warmup)
         result["inputs"][key] = got
-    result["machine"]["load_average_at_end"] = measure.machine()["load_average_at_start"]
+    return finish(result, args.out)
 
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {args.out}")
+
+def finish(result: dict[str, Any], out: Path) -> int:
+    """Write the results with the load at the end; 1 when a tool found the wrong count."""
+    result["machine"]["load_average_at_end"] = measure.machine()["load_average_at_start"]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {out}")
     bad = bad_counts(result)
     if bad:
         print("wrong counts: " + "; ".join(bad), file=sys.stderr)

@@ -91,14 +91,19 @@ def _cameras(db: Path, path: Path) -> list[dict[str, str]]:
     return [dict(r[0]) for r in rows]
 
 
+def _seeded(seed: Path, tmp_path: Path) -> tuple[Path, str | None]:
+    """A private copy of the seeded store, and its digest before the command."""
+    db = tmp_path / "store.duckdb"
+    shutil.copy(seed, db)
+    return db, digest(db)
+
+
 @pytest.mark.parametrize("h", HOSTILE, ids=lambda h: h.name)
 def test_ingest_of_a_hostile_file(
     h: Hostile, hostile: Callable[[Hostile], Path], monaco_seed: Path, tmp_path: Path
 ) -> None:
     path = hostile(h)
-    db = tmp_path / "store.duckdb"
-    shutil.copy(monaco_seed, db)
-    before = digest(db)
+    db, before = _seeded(monaco_seed, tmp_path)
     m = _run(["ingest", "-q", str(path)], db)
     if h.cameras is None:
         _assert_refused(m, h, db, before)
@@ -117,9 +122,7 @@ def test_area_from_pbf_of_a_hostile_file(
     h: Hostile, hostile: Callable[[Hostile], Path], monaco_seed: Path, tmp_path: Path
 ) -> None:
     path = hostile(h)
-    db = tmp_path / "store.duckdb"
-    shutil.copy(monaco_seed, db)
-    before = digest(db)
+    db, before = _seeded(monaco_seed, tmp_path)
     m = _run(["area", "from-pbf", str(path)], db)
     _assert_refused(m, h, db, before)
     _assert_bounded(m)
