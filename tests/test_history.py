@@ -228,9 +228,10 @@ def test_cameras_where_no_earlier_snapshot_reached_are_marked(tmp_path: Path, mo
     assert history.diff(str(monaco), start="2012-12-31").counts()["new_place"] == 0
 
 
-def test_a_retagged_and_a_removed_camera(tmp_path: Path) -> None:
-    """Edge cases the real extracts do not have: a later snapshot of the same box retags
-    one camera and lacks another (invented from the 2020 extract, rewritten)."""
+def _later_monaco(tmp_path: Path, retag: dict[str, str]) -> tuple[Path, list[int]]:
+    """A later snapshot of the 2020 extract's box (2021-01-01, invented): its first camera
+    removed, its second retagged with ``retag`` (version 2), the others as they were; and the
+    cameras' ids in order."""
     newer = tmp_path / "monaco_later.osm.pbf"
     header = osmium.io.Header()
     header.set("osmosis_replication_timestamp", "2021-01-01T00:00:00Z")
@@ -241,16 +242,19 @@ def test_a_retagged_and_a_removed_camera(tmp_path: Path) -> None:
         if o.tags.get("man_made") == "surveillance"
     )
     with osmium.SimpleWriter(str(newer), header=header) as w:
-        for i, (ident, loc, tags, stamp) in enumerate(cams):
-            if i == 0:
-                continue  # removed
+        for i, (ident, loc, tags, stamp) in enumerate(cams[1:], 1):
             if i == 1:
-                tags = {**tags, "surveillance": "public"}
-            version = 2 if i == 1 else 1
-            node = osmium.osm.mutable.Node(
-                id=ident, version=version, location=loc, tags=tags, timestamp=stamp
-            )
-            w.add_node(node)
+                tags = {**tags, **retag}
+            w.add_node(osmium.osm.mutable.Node(id=ident, version=1 + (i == 1), location=loc,
+                                               tags=tags, timestamp=stamp))  # fmt: skip
+    return newer, [c[0] for c in cams]
+
+
+def test_a_retagged_and_a_removed_camera(tmp_path: Path) -> None:
+    """Edge cases the real extracts do not have: a later snapshot of the same box retags
+    one camera and lacks another (invented from the 2020 extract, rewritten)."""
+    newer, ids = _later_monaco(tmp_path, {"surveillance": "public"})
+    cams = [(i,) for i in ids]
     db = _snapshot_store(tmp_path, [MONACO_2020, newer])
     steps = _series(db)
     assert steps[-1] == ("2021-01-01", 9, [], [f"node/{cams[0][0]}"], [f"node/{cams[1][0]}"])
@@ -410,21 +414,8 @@ def test_site_timeline_and_changes_since_the_previous_build(tmp_path: Path) -> N
 def test_site_changes_count_private_cameras_only(tmp_path: Path) -> None:
     """A later snapshot (invented from the 2020 extract) removes one public camera and moves
     another indoors: the page links the removed one and only counts the private one."""
-    newer = tmp_path / "monaco_later.osm.pbf"
-    header = osmium.io.Header()
-    header.set("osmosis_replication_timestamp", "2021-01-01T00:00:00Z")
-    header.add_box(osmium.osm.Box(BOX[0], BOX[1], BOX[2], BOX[3]))
-    cams = sorted(
-        (o.id, (o.location.lon, o.location.lat), dict(o.tags), o.timestamp)
-        for o in osmium.FileProcessor(str(MONACO_2020), osmium.osm.NODE)
-        if o.tags.get("man_made") == "surveillance"
-    )
-    with osmium.SimpleWriter(str(newer), header=header) as w:
-        for i, (ident, loc, tags, stamp) in enumerate(cams[1:], 1):
-            if i == 1:
-                tags = {**tags, "surveillance": "indoor"}
-            w.add_node(osmium.osm.mutable.Node(id=ident, version=1 + (i == 1), location=loc,
-                                               tags=tags, timestamp=stamp))  # fmt: skip
+    newer, ids = _later_monaco(tmp_path, {"surveillance": "indoor"})
+    cams = [(i,) for i in ids]
     db = _snapshot_store(tmp_path, [MONACO_2020, newer])
     page = _site(tmp_path, db, tmp_path / "site")
     assert "1 cameras added" not in page and "0 cameras added, 1 removed, 1 retagged" in page
