@@ -121,3 +121,21 @@ def areas_store(samples_store: Path, tmp_path_factory: pytest.TempPathFactory) -
     r = invoke("area", "from-pbf", str(MONACO), "--admin-level", "10", "--db", str(db))
     assert r.exit_code == 0, r.stderr
     return db
+
+
+def copy_cameras(db: Path, shifts: list[tuple[float, float]], id_step: int) -> None:
+    """Shifted copies of a store's cameras straight into its table (copy k, from 1, moved by
+    ``shifts[k - 1]`` and its ids by ``k * id_step``): a store at scale for the set-based
+    queries, made in SQL from the real cameras it holds."""
+    import duckdb
+
+    con = duckdb.connect(str(db))
+    try:
+        for k, (dx, dy) in enumerate(shifts, start=1):
+            con.execute(
+                "INSERT INTO cameras SELECT * REPLACE (osm_id + $k * $step AS osm_id, "
+                "lat + $dy AS lat, lon + $dx AS lon) FROM cameras WHERE osm_id < $step",
+                {"k": k, "dx": dx, "dy": dy, "step": id_step},
+            )
+    finally:
+        con.close()

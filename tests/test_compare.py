@@ -18,7 +18,7 @@ from mapper import ATTRIBUTION, sql
 from mapper.areas import AreaSpec, store_specs
 from mapper.compare import gini, gini_with_empty, grade, rank
 from mapper.grid import default_resolution
-from tests.conftest import BOUNDARIES, SWISS_CITIES, SWITZERLAND, invoke
+from tests.conftest import BOUNDARIES, SWISS_CITIES, SWITZERLAND, copy_cameras, invoke
 
 
 def _compare(db: Path, *args: str) -> dict[str, Any]:
@@ -170,13 +170,8 @@ def tiled_store(areas_store: Path, tmp_path_factory: pytest.TempPathFactory) -> 
         "SELECT name, kind, geometry, official_km2, population, population_year, admin_level "
         "FROM areas ORDER BY id"
     ).fetchall()
-    for k, (dx, dy) in enumerate(TILES[1:], start=1):
-        con.execute(
-            "INSERT INTO cameras SELECT * REPLACE (osm_id + $k * 100000000000000 AS osm_id, "
-            "lat + $dy AS lat, lon + $dx AS lon) FROM cameras WHERE osm_id < 100000000000000",
-            {"k": k, "dx": dx, "dy": dy},
-        )
     con.close()
+    copy_cameras(db, TILES[1:], 100_000_000_000_000)
     specs = []
     for k, (dx, dy) in enumerate(TILES[1:], start=1):
         for name, kind, wkb, official, pop, year, level in areas:

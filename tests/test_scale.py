@@ -17,7 +17,7 @@ import shapely
 
 from mapper.areas import AreaSpec, store_specs
 from tests.browser import PageLog, browser
-from tests.conftest import MONACO, invoke
+from tests.conftest import MONACO, copy_cameras, invoke
 
 COPIES = 350
 #: Copies sit on a 25-wide lattice of whole shifts, wider than Monaco, so none overlap.
@@ -39,14 +39,8 @@ def big_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     quarters = con.execute(
         "SELECT osm_name, osm_id, geometry, population FROM areas WHERE admin_level = 10"
     ).fetchall()
-    for k in range(1, COPIES):
-        dx, dy = _shift(k)
-        con.execute(
-            "INSERT INTO cameras SELECT * REPLACE (osm_id + $k * 100000000000 AS osm_id, "
-            "lat + $dy AS lat, lon + $dx AS lon) FROM cameras WHERE osm_id < 100000000000",
-            {"k": k, "dx": dx, "dy": dy},
-        )
     con.close()
+    copy_cameras(db, [_shift(k) for k in range(1, COPIES)], 100_000_000_000)
     specs = []
     for k in range(1, COPIES):
         dx, dy = _shift(k)
