@@ -54,10 +54,21 @@ class PageLog:
         page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: self.errors.append(str(e)))
         page.on("request", lambda r: self.requests.append(r.url))
-        page.on("requestfailed", lambda r: self.failed.append(r.url))
+        #: Requests the browser gave up on because the page they belonged to was left (a
+        #: lazily loaded icon still in flight at the next ``goto``): not failures of the page,
+        #: but their URLs are kept so a test can check that each names a file that exists.
+        self.aborted: list[str] = []
+        page.on("requestfailed", self._failed)
+        page.on("response", lambda r: self.failed.append(r.url) if r.status >= 400 else None)
 
         def dialog(d: Any) -> None:
             self.dialogs.append(d.message)
             d.dismiss()
 
         page.on("dialog", dialog)
+
+    def _failed(self, request: Any) -> None:
+        if request.failure == "net::ERR_ABORTED":
+            self.aborted.append(request.url)
+        else:
+            self.failed.append(request.url)

@@ -203,6 +203,11 @@ def test_every_page_in_chromium(demo_site: Path, served: str, how: str) -> None:
                 frame.locator("path.leaflet-interactive").first.wait_for(timeout=20000)
         assert log.errors == [], log.errors[:5]
         assert log.failed == [], log.failed[:5]
+        # a request cut off by leaving its page must still name a file of the site
+        assert all(u.startswith(base) for u in log.aborted), log.aborted[:5]
+        rels = [unquote(u[len(base) :].split("?")[0].split("#")[0]) for u in log.aborted]
+        gone = [r for r in rels if not (demo_site / r).is_file()]
+        assert gone == [], gone[:5]
         outside = [u for u in log.requests if not u.startswith((base, "data:", "blob:"))]
         assert outside == [], outside[:5]
 
