@@ -59,7 +59,6 @@ class OsmFile:
     path: str
     file: osmium.io.File
     format: str  # 'pbf' or 'osm-xml'
-    compression: str  # '', 'gz' or 'bz2' (XML only)
     history: bool
     size: int
 
@@ -68,7 +67,6 @@ class OsmFile:
 class Header:
     bbox: tuple[float, float, float, float] | None  # min_lon, min_lat, max_lon, max_lat
     timestamp: datetime | None  # replication timestamp, UTC (naive)
-    history: bool
 
 
 def looks_like_pbf(head: bytes) -> bool:
@@ -130,7 +128,7 @@ def open_osm(path: str, head: bytes | None = None) -> OsmFile:
         full = ("osh" if history else "osm") + (f".{compression}" if compression else "")
     return OsmFile(
         path=path, file=osmium.io.File(path, full), format=PBF if fmt == "pbf" else XML,
-        compression=compression, history=history, size=size,
+        history=history, size=size,
     )  # fmt: skip
 
 
@@ -195,7 +193,7 @@ def header(osm: OsmFile) -> Header:
         bl, tr = box.bottom_left, box.top_right
         if bl.lon < tr.lon and bl.lat < tr.lat:
             bbox = (bl.lon, bl.lat, tr.lon, tr.lat)
-    return Header(bbox=bbox, timestamp=stamp, history=osm.history)
+    return Header(bbox=bbox, timestamp=stamp)
 
 
 def _is_camera(tags: osmium.osm.TagList, way: bool, include_speed: bool) -> tuple[bool, bool]:
