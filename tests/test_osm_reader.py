@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import bz2
 import gzip
+import zlib
 from datetime import datetime
 from pathlib import Path
 
@@ -12,9 +13,13 @@ import osmium
 import pytest
 
 from mapper.errors import InputError
-from mapper.sources import Element, read_file
+from mapper.progress import _offset
+from mapper.sources import Element, Extract, _blocks, _guard, read_file
 from mapper.sources import osm as reader
-from tests.conftest import HELSINKI, LONDON, MONACO, MUNICH, OSM, SAMPLES, invoke
+from tests.conftest import HELSINKI, LONDON, MONACO, MUNICH, OSM, ROOT, SAMPLES, invoke
+from tests.robustness.pbfcodec import blobs
+from tests.robustness.sparse import CAMERAS as SPARSE_CAMERAS
+from tests.robustness.sparse import sparse_pbf
 
 PBFS = sorted(OSM.glob("*.osm.pbf"))
 FAROE = SAMPLES / "history" / "faroe-islands_2017.osh.pbf"
@@ -221,3 +226,134 @@ def test_a_coordinate_libosmium_cannot_parse_is_one_clear_error(tmp_path: Path) 
     )
     with pytest.raises(InputError, match="truncated or corrupt OSM file"):
         read_file(str(p))
+
+
+# ------------------------------------------------------------------ the block pre-filter
+#: The tiled bench files small enough for the suite, where they have been made.
+TILES = sorted(p for p in (ROOT / "bench" / "data").glob("*.osm.pbf") if p.stat().st_size < 20e6)
+
+
+def _everything(ex: Extract) -> tuple[object, ...]:
+    """All that a camera read gives, every field of every element."""
+    elements = sorted(
+        (e.osm_type, e.osm_id, e.lat, e.lon, sorted(e.tags.items()), e.speed_camera,
+         e.version, e.timestamp)
+        for e in ex.elements
+    )  # fmt: skip
+    return (elements, sorted(ex.skipped_ways), ex.rejected, ex.bbox, ex.extent, ex.snapshot,
+            ex.snapshot_kind, ex.format)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def sparse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    p = tmp_path_factory.mktemp("sparse") / "sparse.osm.pbf"
+    p.write_bytes(sparse_pbf())
+    return p
+
+
+@pytest.mark.parametrize("include_speed", [False, True])
+@pytest.mark.parametrize("name", [p.name for p in PBFS + TILES] + ["sparse"])
+def test_the_prefilter_changes_no_camera(
+    name: str, include_speed: bool, sparse: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same cameras, every field, without the pre-filter, with it as it decides, and
+    with it forced on every block (``MOSTLY``: never hand the file itself to libosmium)."""
+    path = sparse if name == "sparse" else next(p for p in PBFS + TILES if p.name == name)
+
+    def read(prefilter: bool) -> tuple[object, ...]:
+        ex = reader.read_cameras(
+            str(path), "", include_speed=include_speed, progress=False, prefilter=prefilter
+        )
+        return _everything(ex)
+
+    without = read(False)
+    assert read(True) == without
+    monkeypatch.setattr(_blocks, "MOSTLY", 1.0)
+    assert read(True) == without
+
+
+def test_the_sparse_file_is_read_through_the_prefilter(sparse: Path) -> None:
+    """The file the pre-filter tests and the fuzz corpus use: its cameras, from blocks in
+    memory (the first blocks hold none), the same as an independent read."""
+    osm = reader.open_osm(str(sparse))
+    assert [type(s) for s in _blocks.sources(str(sparse), False, osm.file)] == [
+        osmium.io.FileBuffer
+    ]
+    ex = read_file(str(sparse))
+    assert len(ex.elements) == SPARSE_CAMERAS
+    assert _cameras(ex.elements) == _independent(sparse, False)[0]
+
+
+@pytest.mark.parametrize(
+    ("name", "given"),
+    [("munich_altstadt_2020-07-20.osm.pbf", "the file"),  # 5 of 7 blocks keep
+     ("liechtenstein_2015-07-27.osm.pbf", "blocks"),  # 1 of 20
+     ("monaco_2012-07.osm.pbf", "nothing")],  # none: no camera
+)  # fmt: skip
+def test_the_first_blocks_decide_what_libosmium_reads(name: str, given: str) -> None:
+    osm = reader.open_osm(str(OSM / name))
+    got = list(_blocks.sources(osm.path, False, osm.file))
+    if given == "the file":
+        assert got == [osm.file]
+    elif given == "blocks":
+        assert len(got) == 1 and isinstance(got[0], osmium.io.FileBuffer)
+    else:
+        assert got == []
+
+
+def test_a_skipped_block_is_inflated_only_to_its_string_table(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On the rural sample (19 of 20 blocks skipped), the pre-filter inflates under a tenth
+    of what the blocks hold, and never asks zlib for more than a block may hold."""
+    asked: list[int] = []
+    given = 0
+    real = zlib.decompressobj
+
+    class Spy:
+        def __init__(self) -> None:
+            self._d = real()
+
+        def decompress(self, data: bytes, max_length: int = 0) -> bytes:
+            nonlocal given
+            asked.append(max_length)
+            out = self._d.decompress(data, max_length)
+            given += len(out)
+            return out
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(self._d, name)
+
+    monkeypatch.setattr(_blocks.zlib, "decompressobj", Spy)
+    path = OSM / "liechtenstein_2015-07-27.osm.pbf"
+    declared = sum(len(b.block) for b in blobs(path.read_bytes())[1:])
+    list(_blocks.sources(str(path), False, reader.open_osm(str(path)).file))
+    assert asked and all(0 < n <= _guard.MAX_BLOB + 1 for n in asked)
+    assert given < declared / 10, (given, declared)
+
+
+def test_progress_sees_the_prefilter_read_and_nothing_stays_open(sparse: Path) -> None:
+    """The bar's position comes from the pre-filter's own descriptor on the file
+    (mapper.progress reads it from /proc); closed when the read stops early."""
+    gen = _blocks.sources(str(sparse), False, reader.open_osm(str(sparse)).file)
+    assert _offset(str(sparse)) is None
+    next(gen)  # one batch: the whole file has been read
+    assert _offset(str(sparse)) == sparse.stat().st_size
+    gen.close()
+    assert _offset(str(sparse)) is None
+
+
+def test_a_history_file_and_an_undated_file_are_not_prefiltered(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """History files and files without a header date read every block (their dates come
+    from the elements): the pre-filter is never asked."""
+
+    def refuse(*args: object) -> None:
+        raise AssertionError("the pre-filter was used")
+
+    monkeypatch.setattr(_blocks, "sources", refuse)
+    path = tmp_path / "monaco.osh.pbf"
+    _history_of_monaco(path)
+    assert read_file(str(path)).elements
+    assert read_file(str(HELSINKI)).snapshot_kind == "newest-element"

@@ -26,7 +26,7 @@ import gzip
 import math
 import os
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -37,7 +37,7 @@ import osmium.io
 
 from mapper.errors import InputError
 from mapper.progress import file_progress, wanted
-from mapper.sources import PBF, Element, Extract, Version, _guard
+from mapper.sources import PBF, Element, Extract, Version, _blocks, _guard
 
 #: The formats as ``Extract.format`` records them (PBF keeps its old name, ``pbf``).
 XML = "osm-xml"
@@ -260,38 +260,49 @@ class _Found:
 
 
 def _cameras(
-    osm: OsmFile, include_speed: bool, every: bool, found: _Found
+    osm: OsmFile, include_speed: bool, every: bool, found: _Found, prefilter: bool = False
 ) -> Iterator[tuple[OsmObject, bool]]:
     """Camera nodes and ways as (element, speed camera only), in file order (each version, in
     a history file). ``every``: no C++ filter, so that the newest timestamp of every element
     and the box of every node are seen in the same pass (for files whose header carries no
-    date); they are set on ``found`` at the end.
+    date); they are set on ``found`` at the end. ``prefilter``: libosmium reads only the
+    blocks that can hold a camera (:mod:`mapper.sources._blocks`; a plain PBF, not ``every``).
     """
     entities = osmium.osm.NODE | osmium.osm.WAY
-    fp = osmium.FileProcessor(
-        osm.file, entities | osmium.osm.RELATION if every else entities, thread_pool()
-    )
-    if not every:
-        fp.with_filter(_filter(include_speed))
-        fp.with_filter(osmium.filter.GeoInterfaceFilter(drop_invalid_geometries=False))
     newest = 0.0
     box = [math.inf, math.inf, -math.inf, -math.inf]
-    for obj in fp:
-        if isinstance(obj, osmium.osm.Changeset):
-            continue
-        if every:
-            stamp = obj.timestamp.timestamp()
-            if stamp > newest:
-                newest = stamp
-            if isinstance(obj, osmium.osm.Node) and obj.location.valid():
-                _grow(box, obj.location.lon, obj.location.lat)
-        if isinstance(obj, osmium.osm.Node | osmium.osm.Way):
-            keep, speed = _is_camera(obj.tags, isinstance(obj, osmium.osm.Way), include_speed)
-            if keep:
-                yield obj, speed
+    for source in _sources(osm, include_speed, prefilter and not every):
+        fp = osmium.FileProcessor(
+            source, entities | osmium.osm.RELATION if every else entities, thread_pool()
+        )
+        if not every:
+            fp.with_filter(_filter(include_speed))
+            fp.with_filter(osmium.filter.GeoInterfaceFilter(drop_invalid_geometries=False))
+        for obj in fp:
+            if isinstance(obj, osmium.osm.Changeset):
+                continue
+            if every:
+                stamp = obj.timestamp.timestamp()
+                if stamp > newest:
+                    newest = stamp
+                if isinstance(obj, osmium.osm.Node) and obj.location.valid():
+                    _grow(box, obj.location.lon, obj.location.lat)
+            if isinstance(obj, osmium.osm.Node | osmium.osm.Way):
+                keep, speed = _is_camera(obj.tags, isinstance(obj, osmium.osm.Way), include_speed)
+                if keep:
+                    yield obj, speed
     if every and box[0] <= box[2]:
         found.extent = (box[0], box[1], box[2], box[3])
     found.newest = newest
+
+
+def _sources(
+    osm: OsmFile, include_speed: bool, prefilter: bool
+) -> Iterable[osmium.io.File | osmium.io.FileBuffer]:
+    """The file itself, or (``prefilter``, a plain PBF) its blocks that can hold a camera."""
+    if prefilter and osm.format == PBF and not osm.history:
+        return _blocks.sources(osm.path, include_speed, osm.file)
+    return [osm.file]
 
 
 def _grow(box: list[float], lon: float, lat: float) -> None:
@@ -305,10 +316,10 @@ def _grow(box: list[float], lon: float, lat: float) -> None:
         box[3] = lat
 
 
-def _read(osm: OsmFile, include_speed: bool, every: bool) -> _Found:
+def _read(osm: OsmFile, include_speed: bool, every: bool, prefilter: bool = False) -> _Found:
     """The cameras of a file (of a history file: only its dates; see ``_history``)."""
     found = _Found()
-    for obj, speed in _cameras(osm, include_speed, every, found):
+    for obj, speed in _cameras(osm, include_speed, every, found, prefilter):
         if not osm.history:
             found.add(obj, speed)
     return found
@@ -428,8 +439,12 @@ def _centroid(
     )
 
 
-def read_cameras(path: str, digest: str, *, include_speed: bool, progress: bool) -> Extract:
-    """The cameras of an OSM file, with its header box and data date."""
+def read_cameras(
+    path: str, digest: str, *, include_speed: bool, progress: bool, prefilter: bool = True
+) -> Extract:
+    """The cameras of an OSM file, with its header box and data date. ``prefilter``: the
+    first pass over a plain PBF whose header is dated reads only the blocks that can hold a
+    camera (:mod:`mapper.sources._blocks`); off, libosmium reads every block."""
     osm = open_osm(path)
     head = header(osm)
     show = wanted(not progress, osm.size)
@@ -438,7 +453,9 @@ def read_cameras(path: str, digest: str, *, include_speed: bool, progress: bool)
     every = head.timestamp is None
     with reading(path), file_progress(path, "reading cameras", show):
         # a history file's dates come from this pass only when its header has none
-        found = _read(osm, include_speed, every) if every or not osm.history else _Found()
+        found = (
+            _read(osm, include_speed, every, prefilter) if every or not osm.history else _Found()
+        )
         if osm.history:
             versions, way_refs = _history(osm, include_speed)
             _newest_of(found, versions, way_refs)
