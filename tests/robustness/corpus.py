@@ -22,9 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from tests.conftest import BOUNDARIES, MUNICH, ROOT, SWITZERLAND
-from tests.robustness import bombs
+from tests.robustness import bombs, sparse
 from tests.robustness.bombs import CORRUPT, NOT_OSM
 from tests.robustness.pbfcodec import (
+    Blob,
     blobs,
     field,
     fields,
@@ -32,6 +33,7 @@ from tests.robustness.pbfcodec import (
     message,
     packed,
     unpacked,
+    varint,
     zz,
 )
 
@@ -285,6 +287,87 @@ def pbf_corpus(folder: Path) -> list[Case]:
     for h in bombs.hostile_files():
         if h.name.endswith(".pbf"):
             c.hostile(h)
+    return c.cases
+
+
+def _zlib_at(raw: bytes) -> int:
+    """Where the zlib data of a fileblock starts in it."""
+    pos = 4 + int.from_bytes(raw[:4], "big")
+    while True:
+        key, pos = varint(raw, pos)
+        value, pos = varint(raw, pos)
+        if key == 3 << 3 | 2:
+            return pos
+        if key & 7 == 2:
+            pos += value
+
+
+def sparse_corpus(folder: Path) -> list[Case]:
+    """``camdensity ingest FILE``: damaged copies of the sparse file (tests/robustness/
+    sparse.py), which the reader's block pre-filter sifts (mapper.sources._blocks): 20 rural
+    blocks without a camera, then the Munich and London blocks (232 cameras, one a way)."""
+    c = _Corpus(folder, ".osm.pbf")
+    header, rural, cities = sparse.parts()
+    data = sparse.sparse_pbf()
+    n = sparse.CAMERAS
+    munich = blobs(MUNICH.read_bytes())[1:]
+    order = rural + cities
+    at = [len(header.raw) + sum(len(b.raw) for b in order[:i]) for i in range(len(order))]
+    city0 = at[len(rural)]  # the first city blob
+    block, farm = cities[0].block, rural[3].block  # a block with cameras, one without
+
+    def joined(*groups: list[Blob]) -> bytes:
+        return header.raw + b"".join(b.raw for g in groups for b in g)
+
+    def with_blob(i: int, raw: bytes) -> bytes:
+        return data[: at[i]] + raw + data[at[i] + len(order[i].raw) :]
+
+    def rural_as(**kw: Any) -> bytes:
+        return with_blob(3, make_blob("OSMData", farm, **kw))
+
+    def city_as(**kw: Any) -> bytes:
+        return with_blob(len(rural), make_blob("OSMData", block, **kw))
+
+    c.ok("sparse", data, cameras=n)
+    c.ok("header-and-rural-blocks", joined(rural), cameras=0)
+    c.ok("without-london", joined(rural, munich), cameras=bombs.MUNICH_CAMERAS)
+    # The cities first: the first blocks mostly hold cameras, libosmium reads the file.
+    c.ok("cities-first", joined(cities, rural), cameras=n)
+    c.ok("city-blocks-twice", joined(rural, cities, cities), cameras=n)
+    # Other ways to store a block: uncompressed (looked at here), lz4 (left to libosmium).
+    c.ok("rural-block-raw", rural_as(method="raw"), cameras=n)
+    c.ok("city-block-raw", city_as(method="raw"), cameras=n)
+    lz4 = bombs.lz4_literals
+    c.ok("rural-block-lz4", rural_as(compressed=lz4(farm), method="lz4"), cameras=n)
+    c.ok("city-block-lz4", city_as(compressed=lz4(block), method="lz4"), cameras=n)
+    # A block that does not start with its string table (protobuf allows any field order).
+    moved = make_blob("OSMData", field(17, 100) + farm)
+    c.ok("rural-table-not-first", with_blob(3, moved), cameras=n)
+    # A skipped block is inflated only as far as its string table: damage after it, or a
+    # raw_size that lies, is not seen by the camera pass; the pass that places camera ways
+    # (London's) reads every block of the file, and sees it.
+    tail = at[3] + len(rural[3].raw) - 100
+    london = sum(len(b.raw) for b in cities[len(munich) :])
+    c.ok("rural-block-damaged-after-its-table", _flip(data, [tail])[:-london],
+         cameras=bombs.MUNICH_CAMERAS)  # fmt: skip
+    c.ok("rural-raw-size-half", rural_as(raw_size=len(farm) // 2)[:-london],
+         cameras=bombs.MUNICH_CAMERAS)  # fmt: skip
+    c.err("rural-block-damaged-with-a-camera-way", _flip(data, [tail]), CORRUPT)
+    c.err("rural-raw-size-half-with-a-camera-way", rural_as(raw_size=len(farm) // 2), CORRUPT)
+    # Damage where it is seen: a kept block (by libosmium), a skipped block's zlib header
+    # (here), the framing (by the guard, and here).
+    c.err("city-block-damaged", _flip(data, [city0 + 5000, city0 + 5001]), CORRUPT)
+    c.err("city-raw-size-half", city_as(raw_size=len(block) // 2), CORRUPT)
+    zlib_header = at[3] + _zlib_at(rural[3].raw)
+    c.err("rural-zlib-header-damaged", _flip(data, [zlib_header + 1]), CORRUPT)
+    c.err("rural-block-empty", with_blob(3, make_blob("OSMData", b"", compressed=b"")), CORRUPT)
+    cuts = [len(header.raw) + 100, at[5] + 3, at[5] + 20, at[10] + 2000, city0 + 3000]
+    for cut in [*cuts, len(data) - 1]:
+        c.err(f"truncated-{cut}", data[:cut], CORRUPT)
+    c.err("trailing-garbage", data + b"\x00\x00\x00\x05garbage", CORRUPT)
+    # The pre-filter's hostile blobs (sparse.HOSTILE), refused by the guard before it.
+    for h in sparse.HOSTILE:
+        c.err(h.name, h.content(), h.guarded)
     return c.cases
 
 

@@ -1,6 +1,7 @@
 """Issue 9, part 1: every reader against malformed files made from the shipped samples
 (issue 14: OSM files, PBF and XML, are all read by libosmium behind mapper.sources._guard;
-the hostile files of tests/robustness/bombs.py are in the PBF and XML corpora).
+the hostile files of tests/robustness/bombs.py are in the PBF and XML corpora; the
+``pbf-sparse`` corpus is read through the block pre-filter, mapper.sources._blocks).
 
 Each corpus file runs in its own process (a child forked by :mod:`tests.robustness.forkrun`,
 so the imports are paid once), on its own copy of a store. A damaged file must give exactly
@@ -33,6 +34,7 @@ TIMEOUT = 120  # seconds per file; generous for a loaded two-core machine
 #: The command for each format; FILE is the corpus file.
 COMMANDS: dict[str, list[str]] = {
     "pbf": ["ingest", "-q", "FILE"],
+    "pbf-sparse": ["ingest", "-q", "FILE"],
     "xml": ["ingest", "-q", "FILE"],
     "overpass": ["ingest", "-q", "FILE"],
     "geojson": ["ingest", "-q", "FILE"],
@@ -47,6 +49,7 @@ def corpora(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[Case]]:
     root = tmp_path_factory.mktemp("corpus")
     out = {
         "pbf": corpus.pbf_corpus(root / "pbf"),
+        "pbf-sparse": corpus.sparse_corpus(root / "pbf-sparse"),
         "xml": corpus.xml_corpus(root / "xml"),
         "overpass": corpus.overpass_corpus(root / "overpass"),
         "geojson": corpus.geojson_corpus(root / "geojson"),
@@ -154,7 +157,7 @@ def _run_corpus(
     assert not report, "\n".join(report)
 
 
-FORMATS = ["pbf", "xml", "overpass", "geojson", "boundary", "config"]
+FORMATS = ["pbf", "pbf-sparse", "xml", "overpass", "geojson", "boundary", "config"]
 
 
 def _seed(fmt: str, monaco_seed: Path, request: pytest.FixtureRequest) -> Path:
@@ -180,7 +183,7 @@ def test_damaged_files_are_refused_and_change_nothing(
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("fmt", ["pbf", "xml", "overpass", "geojson", "boundary"])
+@pytest.mark.parametrize("fmt", ["pbf", "pbf-sparse", "xml", "overpass", "geojson", "boundary"])
 def test_still_valid_files_are_read_with_bad_elements_counted(
     fmt: str, corpora: dict[str, list[Case]], monaco_seed: Path, tmp_path: Path
 ) -> None:
