@@ -48,7 +48,7 @@ import pandas as pd
 import pyarrow as pa
 
 from mapper import grid, sql
-from mapper.grid import prepare
+from mapper.grid import prepare, prepare_cells
 from mapper.ingest import ingest
 from mapper.store import open_store
 
@@ -107,7 +107,7 @@ def grid_of_store(db: Path, res: int) -> pa.Table:
     """What the ``grid`` command does without an area: read (computing missing cells), then
     keep what it computed."""
     with open_store(str(db)) as con:
-        prepare(con)
+        prepare_cells(con)
         grid.ensure_cells(con, [res], areas=True)
         table = sql.run(con, "grid-store", res=res).to_arrow_table()
     grid.keep(str(db), con)
