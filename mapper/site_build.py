@@ -13,11 +13,13 @@ import re
 import shutil
 import unicodedata
 from collections.abc import Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+import duckdb
 import jinja2
 
 from mapper import ATTRIBUTION, __version__, output
@@ -30,7 +32,7 @@ from mapper.errors import AmbiguousArea, InputError, NotFound
 from mapper.grid import keep, prepare
 from mapper.maps import Panel, attach_figures, is_private, panels, write_map
 from mapper.stats import stats
-from mapper.store import open_store
+from mapper.store import open_store, scratch
 from mapper.tags import KINDS, VISIBILITIES
 
 KIND_LABELS = {
@@ -121,10 +123,13 @@ def _named(db: str | None, compare: list[str]) -> list[str]:
     return found
 
 
-def _downloads(area: dict[str, Any], panel: Panel, sources: dict[int, str], folder: Path,
-               rel: str) -> list[dict[str, str]]:  # fmt: skip
+def _downloads(
+    parquet: duckdb.DuckDBPyConnection, area: dict[str, Any], panel: Panel,
+    sources: dict[int, str], folder: Path, rel: str,
+) -> list[dict[str, str]]:  # fmt: skip
+    """An area's download files; ``parquet``: an in-memory DuckDB with spatial loaded
+    (:func:`mapper.store.scratch`), for the GeoParquet."""
     from mapper import export, grid
-    from mapper.store import scratch
 
     folder.mkdir(parents=True, exist_ok=True)
     rows = []
@@ -139,14 +144,10 @@ def _downloads(area: dict[str, Any], panel: Panel, sources: dict[int, str], fold
     export.write_geojson(rows, folder / "cameras.geojson", {"area": area["name"]})
     import pyarrow as pa
 
-    s = scratch()
-    try:
-        table = pa.Table.from_pylist(rows) if rows else pa.table(
-            {k: pa.array([], pa.float64() if k in ("lat", "lon") else pa.string())
-             for k in export.COLUMNS})  # fmt: skip
-        export.write_geoparquet(s, table, folder / "cameras.parquet")
-    finally:
-        s.close()
+    table = pa.Table.from_pylist(rows) if rows else pa.table(
+        {k: pa.array([], pa.float64() if k in ("lat", "lon") else pa.string())
+         for k in export.COLUMNS})  # fmt: skip
+    export.write_geoparquet(parquet, table, folder / "cameras.parquet")
     g = grid.Grid(area, panel.res, panel.cells)
     (folder / "grid.geojson").write_text(
         json.dumps(grid.to_geojson(g), ensure_ascii=False, separators=(",", ":")),
@@ -311,33 +312,36 @@ def render_site(
     (out / "maps").mkdir(parents=True, exist_ok=True)
     pages: list[str] = []
     tables = []
-    for g in groups:
-        rows = []
-        for r in g.comparison.rows:
-            rows.append({**r, "kind": KIND_LABELS.get(r["kind"], r["kind"]),
-                         "tagging": sum(r["completeness"].values()) / 4,
-                         "href": f"areas/{slug(r['area'])}.html"})  # fmt: skip
-        tables.append({"title": g.title, "note": g.note, "rows": rows})
-        panel_of = {p.area["name"]: p for p in g.panels}
-        for r in g.comparison.rows:
-            s, p = slug(r["area"]), panel_of.get(r["area"])
-            downloads: list[dict[str, str]] = []
-            if p is not None:  # a full page: map and downloads (mapped_names)
-                write_map([p], str(out / "maps" / f"{s}.html"), tiles=tiles, assets="link",
-                          asset_prefix="../assets/")  # fmt: skip
-                downloads = _downloads(p.area, p, sources_by_id, out / "data" / s,
-                                       f"../data/{s}/")  # fmt: skip
-            page = env.get_template("area.html.j2").render(
-                **common, root="../", page_title=r["area"], row={
-                    **r, "reported_source_href": safe_href(r["reported_source"])},
-                kind_label=KIND_LABELS.get(r["kind"], r["kind"]),
-                grade_meaning=GRADE_MEANING.get(r["grade"], ""),
-                map_href=f"../maps/{s}.html" if p is not None else None,
-                charts=_charts(r), downloads=downloads, resolution=r["res"],
-                timeline=hist.timelines.get(r["area"]),
-            )  # fmt: skip
-            _write(out / "areas" / f"{s}.html", page)
-            pages.append(f"areas/{s}.html")
+    # one in-memory DuckDB with spatial writes every area's GeoParquet: loading the extension
+    # costs a few tenths of a second each time
+    with closing(scratch()) as parquet:
+        for g in groups:
+            rows = []
+            for r in g.comparison.rows:
+                rows.append({**r, "kind": KIND_LABELS.get(r["kind"], r["kind"]),
+                             "tagging": sum(r["completeness"].values()) / 4,
+                             "href": f"areas/{slug(r['area'])}.html"})  # fmt: skip
+            tables.append({"title": g.title, "note": g.note, "rows": rows})
+            panel_of = {p.area["name"]: p for p in g.panels}
+            for r in g.comparison.rows:
+                s, p = slug(r["area"]), panel_of.get(r["area"])
+                downloads: list[dict[str, str]] = []
+                if p is not None:  # a full page: map and downloads (mapped_names)
+                    write_map([p], str(out / "maps" / f"{s}.html"), tiles=tiles, assets="link",
+                              asset_prefix="../assets/")  # fmt: skip
+                    downloads = _downloads(parquet, p.area, p, sources_by_id, out / "data" / s,
+                                           f"../data/{s}/")  # fmt: skip
+                page = env.get_template("area.html.j2").render(
+                    **common, root="../", page_title=r["area"], row={
+                        **r, "reported_source_href": safe_href(r["reported_source"])},
+                    kind_label=KIND_LABELS.get(r["kind"], r["kind"]),
+                    grade_meaning=GRADE_MEANING.get(r["grade"], ""),
+                    map_href=f"../maps/{s}.html" if p is not None else None,
+                    charts=_charts(r), downloads=downloads, resolution=r["res"],
+                    timeline=hist.timelines.get(r["area"]),
+                )  # fmt: skip
+                _write(out / "areas" / f"{s}.html", page)
+                pages.append(f"areas/{s}.html")
     every = {p.area["name"]: p for g in groups for p in g.panels}
     wanted = [n for n in named if n in every]
     if not wanted:
