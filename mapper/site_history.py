@@ -155,8 +155,14 @@ def previous_moment(previous_site: Path | None) -> datetime | None:
         return None
     try:
         doc = json.loads((previous_site / CHANGES_JSON).read_text(encoding="utf-8"))
-        return datetime.fromisoformat(doc["data_moment"]) if doc.get("data_moment") else None
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+    except (OSError, ValueError, RecursionError):  # none, unreadable, not UTF-8, not JSON
+        return None
+    moment = doc.get("data_moment") if isinstance(doc, dict) else None
+    if not isinstance(moment, str):
+        return None
+    try:
+        return datetime.fromisoformat(moment)
+    except ValueError:
         return None
 
 

@@ -4,8 +4,8 @@ Every consumer of OSM surveillance tags (loaders, aggregations, the web map) goe
 :func:`normalise`, so the rules below live in exactly one place:
 
 * Values are trimmed of surrounding white space first; an empty string after trimming counts
-  as missing.  Non-string values are coerced with ``str()`` (or treated as missing if that
-  fails).
+  as missing.  A number is written with ``str()``; any other value that is not a string
+  counts as missing.
 * ``kind`` from ``surveillance:type`` (case-insensitive): camera -> ``camera``; ALPR/ANPR ->
   ``ALPR``; guard -> ``guard``; gunshot_detector -> ``gunshot_detector``; missing ->
   ``unknown``; anything else -> ``other``.  A ``highway=speed_camera`` node
@@ -128,14 +128,16 @@ class Normalised:
 
 
 def _clean(value: object) -> str | None:
-    """Trimmed string value, or ``None`` when missing/empty/not convertible."""
-    if value is None:
-        return None
-    if not isinstance(value, str):
+    """Trimmed string value, or ``None`` when missing or empty. A number (what a JSON dump
+    may hold where OSM has text) is written with ``str()``; any other value is no tag value
+    and counts as missing."""
+    if isinstance(value, int | float):
         try:
             value = str(value)
-        except Exception:
+        except ValueError:  # an int of more digits than sys.get_int_max_str_digits()
             return None
+    if not isinstance(value, str):
+        return None
     value = value.strip()
     return value or None
 
@@ -225,29 +227,26 @@ def parse_directions(value: str | None) -> tuple[list[Sector], bool]:
 
     Never raises.
     """
-    try:
-        text = _clean(value)
-        if text is None:
-            return [], False
-        sectors: set[Sector] = set()
-        invalid = bool(_DECIMAL_COMMA_RE.search(text))
-        seen = 0
-        for match in _PART_RE.finditer(text):
-            part = match.group().strip()
-            if not part:
-                continue
-            seen += 1
-            if seen > MAX_DIRECTION_PARTS:
-                invalid = True
-                break
-            sector, ambiguous = _parse_part(part)
-            if sector is None or ambiguous:
-                invalid = True
-            if sector is not None:
-                sectors.add(sector)
-        return sorted(sectors), invalid
-    except Exception:  # pragma: no cover - defensive; the parser is not expected to raise
-        return [], True
+    text = _clean(value)
+    if text is None:
+        return [], False
+    sectors: set[Sector] = set()
+    invalid = bool(_DECIMAL_COMMA_RE.search(text))
+    seen = 0
+    for match in _PART_RE.finditer(text):
+        part = match.group().strip()
+        if not part:
+            continue
+        seen += 1
+        if seen > MAX_DIRECTION_PARTS:
+            invalid = True
+            break
+        sector, ambiguous = _parse_part(part)
+        if sector is None or ambiguous:
+            invalid = True
+        if sector is not None:
+            sectors.add(sector)
+    return sorted(sectors), invalid
 
 
 def directions_of(tags: Mapping[str, str | None]) -> tuple[list[Sector], bool]:
@@ -262,10 +261,7 @@ def directions_of(tags: Mapping[str, str | None]) -> tuple[list[Sector], bool]:
 
 
 def _get(tags: Mapping[str, str | None], key: str) -> str | None:
-    try:
-        return _clean(tags.get(key))
-    except Exception:
-        return None
+    return _clean(tags.get(key))
 
 
 def normalise(tags: Mapping[str, str | None] | None, *, speed_camera: bool = False) -> Normalised:
