@@ -72,3 +72,39 @@ class PageLog:
             self.aborted.append(request.url)
         else:
             self.failed.append(request.url)
+
+
+#: ``[total, drawn]`` -> whether the camera markers of the page's maps are all loaded (their
+#: cluster groups hold ``total`` markers: they are added in chunks, a timer apart) and, with
+#: ``drawn``, whether every marker inside its map's view is on the map (a group redraws after
+#: a zoom, animated; unclustered from zoom 18).
+CAMERAS_JS = """([total, drawn]) => {
+  const maps = Object.keys(window).filter((k) => k.startsWith("map_") && window[k] &&
+                                                 window[k].setView).map((k) => window[k]);
+  let held = 0, shown = true;
+  for (const m of maps) {
+    m.eachLayer((g) => {
+      if (!(g instanceof L.MarkerClusterGroup)) { return; }
+      const markers = g.getLayers(), view = m.getBounds();
+      held += markers.length;
+      shown = shown && markers.every((c) => !view.contains(c.getLatLng()) || m.hasLayer(c));
+    });
+  }
+  return held === total && (!drawn || shown);
+}"""
+
+SET_VIEW_JS = """([lat, lon]) => {
+  for (const k of Object.keys(window)) {
+    if (k.startsWith("map_") && window[k] && window[k].setView) {
+      window[k].setView([lat, lon], 18, {animate: false});
+    }
+  }
+}"""
+
+
+def zoom_to_cameras(frame: Any, lat: float, lon: float, total: int) -> None:
+    """Every map of ``frame`` (a Playwright page or frame) at zoom 18 on (lat, lon) once its
+    ``total`` camera markers are loaded; returns when each marker in view is drawn."""
+    frame.wait_for_function(CAMERAS_JS, arg=[total, False], timeout=30000)
+    frame.evaluate(SET_VIEW_JS, [lat, lon])
+    frame.wait_for_function(CAMERAS_JS, arg=[total, True], timeout=30000)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -69,6 +72,11 @@ def run_process(*args: str, env: dict[str, str] | None = None, timeout: float = 
         cwd=ROOT,
     )
     return Run(p.returncode, p.stdout, p.stderr)
+
+
+def map_payloads(html: str) -> list[dict[str, Any]]:
+    """The data of each map panel of a page written by ``camdensity map`` (``var D``)."""
+    return [json.loads(m) for m in re.findall(r"var D = (\{.*?\});\n", html)]
 
 
 def digest(path: Path) -> str | None:

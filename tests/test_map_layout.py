@@ -68,8 +68,8 @@ def _layout(page_file: Path, shot: str) -> dict[str, Any]:
         page = b.new_page(viewport={"width": 1400, "height": 1000})
         log = PageLog(page)
         page.goto(page_file.as_uri())
-        page.wait_for_selector(".leaflet-interactive", timeout=15000)
-        page.wait_for_timeout(500)
+        page.wait_for_selector(".leaflet-interactive", timeout=15000)  # the page's scripts ran
+        page.evaluate("() => document.fonts.ready.then(() => true)")  # text in its own font
         page.screenshot(path=str(ARTIFACTS / shot))
         out: dict[str, Any] = page.evaluate(LAYOUT_JS)
         assert log.errors == [], log.errors

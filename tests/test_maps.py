@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from mapper.maps import class_edges, is_private
-from tests.browser import PageLog, browser
+from tests.browser import PageLog, browser, zoom_to_cameras
 from tests.conftest import ROOT, invoke
 
 ARTIFACTS = ROOT / "build" / "test-artifacts"
@@ -129,7 +129,7 @@ def test_hostile_values_are_data_not_markup(areas_store: Path, tmp_path: Path) -
 def test_in_chromium(areas_store: Path, tmp_path: Path) -> None:
     db = _hostile_store(areas_store, tmp_path)
     out = tmp_path / "z.html"
-    _map(db, out, "Zürich", "--tiles", "none")
+    [d] = payloads(_map(db, out, "Zürich", "--tiles", "none"))
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with browser() as b:
         page = b.new_page(viewport={"width": 1200, "height": 800})
@@ -140,11 +140,7 @@ def test_in_chromium(areas_store: Path, tmp_path: Path) -> None:
         assert hexes >= 969
         assert page.locator(".marker-cluster").count() > 0
         # open every hostile camera's popup: zoom in and click the markers near them
-        page.evaluate(
-            "() => { for (const k in window) { if (k.startsWith('map_')) "
-            "window[k].setView([47.3910, 8.5700], 18); } }"
-        )
-        page.wait_for_timeout(800)
+        zoom_to_cameras(page, 47.3910, 8.5700, len(d["cameras"]))
         n, texts = page.evaluate(
             """() => {  // open each drawn camera's popup, as a click would
                 const sel = "path.leaflet-interactive[stroke='#222']";

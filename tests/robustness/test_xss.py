@@ -30,8 +30,8 @@ from shapely.geometry import box, shape
 from mapper.maps import FIELDS, MAX_VALUE_CHARS
 from mapper.site import slug
 from mapper.tags import KINDS, VISIBILITIES, normalise
-from tests.browser import PageLog, browser
-from tests.conftest import BOUNDARIES, invoke
+from tests.browser import PageLog, browser, zoom_to_cameras
+from tests.conftest import BOUNDARIES, invoke, map_payloads
 from tests.robustness.payloads import (
     PAYLOADS,
     SSTI,
@@ -219,14 +219,13 @@ STATE_JS = """() => {
           title: title ? title.textContent : null};
 }"""
 
-#: Zoom to the cameras (no clustering from zoom 18) and click each marker as a user would. A
-#: popup that pans the map makes the cluster layer redraw its markers (new elements), so
-#: auto-pan is turned off and the markers are looked up afresh before each click.
-POPUPS_JS = """async ([lat, lon]) => {
+#: Click each drawn marker as a user would (once :func:`zoom_to_cameras` has zoomed to them:
+#: no clustering from zoom 18). A popup that pans the map makes the cluster layer redraw its
+#: markers (new elements), so auto-pan is turned off and the markers are looked up afresh
+#: before each click.
+POPUPS_JS = """() => {
   const maps = Object.keys(window).filter((k) => k.startsWith("map_") && window[k] &&
                                                  window[k].setView).map((k) => window[k]);
-  maps.forEach((m) => m.setView([lat, lon], 18, {animate: false}));
-  await new Promise((r) => setTimeout(r, 700));
   const rows = (t) => Array.from(t.rows).map((r) => Array.from(r.cells).map((c) => c.textContent));
   const sel = "path.leaflet-interactive[stroke='#222']";
   const layer = (el) => maps.map((m) => m._targets[L.stamp(el)]).find((l) => l);
@@ -282,10 +281,14 @@ def tab() -> Iterator[Tab]:
 
 
 def visit(tab: Tab, path: Path, frame_ready: bool = False) -> None:
+    """Open ``path`` and return once every frame has loaded (an element's ``onerror`` fires
+    before its document's load event) and the tasks queued by then (``onbegin``) have run."""
     tab.page.goto(path.as_uri(), wait_until="load")
     if frame_ready:
         tab.page.frame_locator("iframe.map").locator(".cd-title").first.wait_for(timeout=30000)
-    tab.page.wait_for_timeout(300)  # let anything asynchronous (onerror, onbegin) fire
+    for f in tab.page.frames:
+        f.wait_for_load_state("load")
+        f.evaluate("() => new Promise((r) => setTimeout(r, 0))")
 
 
 def check_frames(tab: Tab) -> dict[str, Any]:
@@ -317,7 +320,9 @@ def map_titles(frame: Any) -> list[str]:
 
 def check_popups(frame: Any, expected: dict[int, dict[str, str]]) -> None:
     """Open every drawn camera's popup: each shows its fields and raw tags as exact text."""
-    r = frame.evaluate(POPUPS_JS, [CENTRE[0], CENTRE[1]])
+    total = sum(len(d["cameras"]) for d in map_payloads(frame.content()))
+    zoom_to_cameras(frame, CENTRE[0], CENTRE[1], total)
+    r = frame.evaluate(POPUPS_JS)
     assert r["pwned"] is None
     assert r["markers"] == len(r["popups"]) == len(expected)
     seen: dict[int, dict[str, Any]] = {}
