@@ -385,12 +385,14 @@ except BaseException as e:
 #: Runs a command and writes its exit code, wall time and peak RSS (``wait4``) as JSON to
 #: argv[1]. A small process of its own: a child's ``ru_maxrss`` starts from the RSS of the
 #: process that forked it (Linux carries it over ``exec``), so the tests' own large
-#: interpreter must not be that process.
+#: interpreter must not be that process. argv[3], when not 0, is the child's CPU limit in
+#: seconds (RLIMIT_CPU: killed by SIGXCPU past it, however loaded the machine).
 _LAUNCHER = r"""
-import json, os, signal, subprocess, sys, time
-report, timeout, argv = sys.argv[1], float(sys.argv[2]), sys.argv[3:]
+import json, os, resource, signal, subprocess, sys, time
+report, timeout, cpu, argv = sys.argv[1], float(sys.argv[2]), int(sys.argv[3]), sys.argv[4:]
+limit = (lambda: resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))) if cpu else None
 start = time.monotonic()
-p = subprocess.Popen(argv)
+p = subprocess.Popen(argv, preexec_fn=limit)
 killed = False
 while True:
     done, status, usage = os.wait4(p.pid, os.WNOHANG)
@@ -420,9 +422,12 @@ class Measured:
     stderr: str
 
 
-def run_measured(argv: list[str], timeout: float, cwd: Path | None = None) -> Measured:
+def run_measured(
+    argv: list[str], timeout: float, cwd: Path | None = None, cpu_limit: int = 0
+) -> Measured:
     """Run ``argv`` in a fresh process (through a small launcher): exit code, wall time, peak
-    RSS, output. Killed after ``timeout`` seconds."""
+    RSS, output. Killed after ``timeout`` seconds, or (``cpu_limit``) after that many seconds
+    of CPU time."""
     import json
     import subprocess
     import sys
@@ -431,7 +436,7 @@ def run_measured(argv: list[str], timeout: float, cwd: Path | None = None) -> Me
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "report.json"
         p = subprocess.run(
-            [sys.executable, "-c", _LAUNCHER, str(report), str(timeout), *argv],
+            [sys.executable, "-c", _LAUNCHER, str(report), str(timeout), str(cpu_limit), *argv],
             capture_output=True, cwd=cwd, timeout=timeout + 60, check=False,
         )  # fmt: skip
         r = json.loads(report.read_text())

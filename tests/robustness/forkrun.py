@@ -8,9 +8,10 @@ space limit), so a crash or a hang in one is reported as such and cannot affect 
 
     python -m tests.robustness.forkrun < jobs.json > results.json
 
-A job is ``{"args": [...], "timeout": seconds}``; a result ``{"code": int | None, "signal":
-int | None, "timed_out": bool, "seconds": float, "max_rss_mb": float, "stdout": str,
-"stderr": str}``.
+A job is ``{"args": [...], "timeout": seconds}``, with ``"cpu": seconds`` to kill the child
+past that much CPU time (RLIMIT_CPU: SIGXCPU, however loaded the machine); a result
+``{"code": int | None, "signal": int | None, "timed_out": bool, "seconds": float,
+"max_rss_mb": float, "stdout": str, "stderr": str}``.
 """
 
 from __future__ import annotations
@@ -38,11 +39,13 @@ PRELOAD = (
 ADDRESS_SPACE = (4 << 30) + (256 << 20) * (os.cpu_count() or 1)
 
 
-def _child(args: list[str], out: int, err: int) -> None:
+def _child(args: list[str], out: int, err: int, cpu: int) -> None:
     """In the forked child: run the CLI as ``python -m mapper`` would, then exit."""
     code = 70
     try:
         resource.setrlimit(resource.RLIMIT_AS, (ADDRESS_SPACE, ADDRESS_SPACE))
+        if cpu:
+            resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
         null = os.open(os.devnull, os.O_RDONLY)
         os.dup2(null, 0)
         os.dup2(out, 1)
@@ -64,14 +67,14 @@ def _child(args: list[str], out: int, err: int) -> None:
             os._exit(code)
 
 
-def run(args: list[str], timeout: float) -> dict[str, Any]:
+def run(args: list[str], timeout: float, cpu: int = 0) -> dict[str, Any]:
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         sys.stdout.flush()
         sys.stderr.flush()
         start = time.monotonic()
         pid = os.fork()
         if pid == 0:
-            _child(args, out.fileno(), err.fileno())
+            _child(args, out.fileno(), err.fileno(), cpu)
         timed_out = False
         while True:
             done, status, usage = os.wait4(pid, os.WNOHANG)
@@ -104,7 +107,8 @@ def main() -> None:
             importlib.import_module(name)
         except ModuleNotFoundError:  # only a head start: the child imports what it needs
             pass
-    results = [run([str(a) for a in job["args"]], float(job["timeout"])) for job in jobs]
+    results = [run([str(a) for a in job["args"]], float(job["timeout"]), int(job.get("cpu", 0)))
+               for job in jobs]  # fmt: skip
     sys.stdout.write(json.dumps(results))
 
 

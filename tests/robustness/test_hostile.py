@@ -7,8 +7,9 @@ is unusual but valid (lz4 blocks, an external DTD that is not loaded) must be re
 way within the issue's bounds, asserted only as upper bounds, from ``wait4`` of the process
 (started from a small launcher so that this interpreter's memory is not counted): a peak RSS
 under 300 MB, and 5 s of CPU time (user + system, every thread). Wall time depends on what
-else the machine runs (two cores, shared): it is only bounded generously (30 s), against a
-hang; the CPU time is the issue's 5 s.
+else the machine runs (two cores, shared), so it is not asserted: a run is killed past
+CPU_LIMIT seconds of CPU (a runaway) or HANG_SECONDS of wall time (a hang); the CPU time
+asserted is the issue's 5 s.
 
 The guard's own rules are tested directly below: no real file refused, each bound where it
 says it is, every stream of a multi-stream file inflated.
@@ -35,7 +36,8 @@ from tests.robustness import bombs
 from tests.robustness.bombs import Hostile
 
 MAX_CPU_SECONDS = 5.0
-MAX_WALL_SECONDS = 30.0
+CPU_LIMIT = 30  # seconds of CPU: a runaway ends here, however loaded the machine
+HANG_SECONDS = 600.0  # only against a hang (no CPU used): a bounded run takes a second or two
 MAX_RSS_MB = 300.0
 HOSTILE = bombs.hostile_files()
 PBF_ERRORS = [h for h in HOSTILE if h.name.endswith(".pbf") and h.cameras is None]
@@ -57,7 +59,7 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Callable[[Hostile], Pat
 
 def _run(args: list[str], db: Path) -> bombs.Measured:
     argv = [sys.executable, "-m", "mapper", *args, "--db", str(db)]
-    return bombs.run_measured(argv, timeout=60, cwd=ROOT)
+    return bombs.run_measured(argv, timeout=HANG_SECONDS, cwd=ROOT, cpu_limit=CPU_LIMIT)
 
 
 def _lines(text: str) -> list[str]:
@@ -75,7 +77,6 @@ def _assert_refused(m: bombs.Measured, h: Hostile, db: Path, before: str | None)
 
 def _assert_bounded(m: bombs.Measured) -> None:
     assert m.cpu < MAX_CPU_SECONDS, f"{m.cpu:.1f} s of CPU"
-    assert m.seconds < MAX_WALL_SECONDS, f"{m.seconds:.1f} s"
     assert m.rss_mb < MAX_RSS_MB, f"peak RSS {m.rss_mb:.0f} MB"
 
 

@@ -5,8 +5,8 @@ the hostile files of tests/robustness/bombs.py are in the PBF and XML corpora; t
 
 Each corpus file runs in its own process (a child forked by :mod:`tests.robustness.forkrun`,
 so the imports are paid once), on its own copy of a store. A damaged file must give exactly
-one ``Error:`` line, exit 1, print no traceback, stay under 1 GB of peak memory and its time
-limit, and leave the store byte for byte as it was. A file whose damage still leaves valid
+one ``Error:`` line, exit 1, print no traceback, stay under 1 GB of peak memory and its CPU
+time limit, and leave the store byte for byte as it was. A file whose damage still leaves valid
 data must be read: the right number of cameras stored, the right number of elements rejected
 and counted in a warning.
 
@@ -16,6 +16,7 @@ The damaged files run in the fast suite; the valid ones (each a full ingest) are
 from __future__ import annotations
 
 import shutil
+import signal
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,8 @@ from tests.robustness.corpus import Case
 from tests.robustness.forkrun import batch
 
 MAX_RSS_MB = 1024
-TIMEOUT = 120  # seconds per file; generous for a loaded two-core machine
+CPU_SECONDS = 60  # of CPU time per file: a run past it is killed (SIGXCPU)
+HANG_SECONDS = 600  # of wall time per file, only against a hang: it depends on the load
 
 #: The command for each format; FILE is the corpus file.
 COMMANDS: dict[str, list[str]] = {
@@ -80,10 +82,12 @@ def _problems(case: Case, r: dict[str, Any], db: Path, before: str | None) -> li
     """Everything wrong with one run, as readable lines (empty: the run is right)."""
     bad: list[str] = []
     lines = [line for line in r["stderr"].splitlines() if line.strip()]
-    if r["signal"] is not None:
+    if r["signal"] == signal.SIGXCPU:
+        bad.append(f"more than {CPU_SECONDS} s of CPU time")
+    elif r["signal"] is not None:
         bad.append(f"killed by signal {r['signal']}")
     if r["timed_out"]:
-        bad.append(f"still running after {TIMEOUT} s")
+        bad.append(f"still running after {HANG_SECONDS} s")
     if r["max_rss_mb"] >= MAX_RSS_MB:
         bad.append(f"peak memory {r['max_rss_mb']} MB")
     if "Traceback" in r["stderr"]:
@@ -148,7 +152,8 @@ def _run_corpus(
         before.append(digest(db))
         args = [str(c.path) if a == "FILE" else a for a in COMMANDS[fmt]]
         args = [str(tmp / f"site-{i}") if a == "OUT" else a for a in args]
-        jobs.append({"args": [*args, "--db", str(db)], "timeout": TIMEOUT})
+        jobs.append({"args": [*args, "--db", str(db)], "timeout": HANG_SECONDS,
+                     "cpu": CPU_SECONDS})  # fmt: skip
     results = batch(jobs, ROOT)
     report = []
     for c, r, db, b in zip(chosen, results, dbs, before, strict=True):
