@@ -51,6 +51,59 @@ class Deflated:
         return header + self.raw + struct.pack("<II", self.crc, self.size & 0xFFFFFFFF)
 
 
+def _gf2_times(matrix: list[int], vector: int) -> int:
+    out, i = 0, 0
+    while vector:
+        if vector & 1:
+            out ^= matrix[i]
+        vector >>= 1
+        i += 1
+    return out
+
+
+def _crc32_combine(crc1: int, crc2: int, len2: int) -> int:
+    """The CRC-32 of A + B from those of A and B (``len2``: B's length), as zlib's
+    ``crc32_combine``: A's CRC carried through len2 zero bytes (the operator squared from one
+    zero bit), then B's."""
+    odd = [0xEDB88320] + [1 << n for n in range(31)]  # one zero bit
+    even = [_gf2_times(odd, v) for v in odd]  # two
+    odd = [_gf2_times(even, v) for v in even]  # four
+    while len2:
+        even = [_gf2_times(odd, v) for v in odd]  # the next power of two zero bits, as bytes
+        if len2 & 1:
+            crc1 = _gf2_times(even, crc1)
+        len2 >>= 1
+        if not len2:
+            break
+        odd = [_gf2_times(even, v) for v in even]
+        if len2 & 1:
+            crc1 = _gf2_times(odd, crc1)
+        len2 >>= 1
+    return crc1 ^ crc2
+
+
+def _adler32_combine(adler1: int, adler2: int, len2: int) -> int:
+    """The Adler-32 of A + B from those of A and B, as zlib's ``adler32_combine``."""
+    base = 65521
+    a = ((adler1 & 0xFFFF) + (adler2 & 0xFFFF) - 1) % base
+    b = ((adler1 >> 16) + (adler2 >> 16) + len2 % base * (adler1 & 0xFFFF) - len2 % base) % base
+    return a | b << 16
+
+
+def _repeated(one: int, length: int, times: int, combine: Callable[[int, int, int], int]) -> int:
+    """The checksum of ``times`` (at least 1) copies of ``length`` bytes whose checksum is
+    ``one``: powers of two of copies combined, not gigabytes summed."""
+    out: int | None = None
+    while True:
+        if times & 1:
+            out = one if out is None else combine(out, one, length)
+        times >>= 1
+        if not times:
+            assert out is not None
+            return out
+        one, length = combine(one, one, length), 2 * length
+
+
 def deflate(*parts: tuple[bytes, int]) -> Deflated:
     """Each ``(data, times)``: ``data`` compressed once and repeated ``times`` times."""
     raw, size, crc, adler = bytearray(), 0, 0, 1
@@ -59,8 +112,10 @@ def deflate(*parts: tuple[bytes, int]) -> Deflated:
         piece = c.compress(data) + c.flush(zlib.Z_FULL_FLUSH)
         raw += piece * times
         size += len(data) * times
-        for _ in range(times):
-            crc, adler = zlib.crc32(data, crc), zlib.adler32(data, adler)
+        n = len(data) * times
+        crc = _crc32_combine(crc, _repeated(zlib.crc32(data), len(data), times, _crc32_combine), n)
+        rep = _repeated(zlib.adler32(data), len(data), times, _adler32_combine)
+        adler = _adler32_combine(adler, rep, n)
     raw += b"\x03\x00"  # an empty final block
     return Deflated(bytes(raw), size, crc, adler)
 
@@ -77,9 +132,15 @@ def bzip2_fill(byte: bytes, total: int = BOMB) -> bytes:
     """bzip2 streams, concatenated, that inflate to ``total`` bytes of ``byte``."""
     step = 64 * MiB
     assert total % step == 0
-    return bz2.compress(byte * step, 9) * (total // step)
+    return _bzip2_step(byte, step) * (total // step)
 
 
+@cache
+def _bzip2_step(byte: bytes, step: int) -> bytes:
+    return bz2.compress(byte * step, 9)
+
+
+@cache
 def xz_fill(byte: bytes, total: int = BOMB) -> bytes:
     """xz streams, concatenated, that inflate to ``total`` bytes of ``byte``."""
     step = 256 * MiB
@@ -164,6 +225,16 @@ def munich_xml() -> bytes:
             for obj in osmium.FileProcessor(str(MUNICH)):
                 w.add(obj)
         return out.read_bytes()
+
+
+@cache
+def munich_xml_gz() -> bytes:
+    return gzip.compress(munich_xml())
+
+
+@cache
+def munich_xml_bz2() -> bytes:
+    return bz2.compress(munich_xml())
 
 
 @cache
@@ -342,18 +413,18 @@ def hostile_files() -> list[Hostile]:
                 lambda: deflate((_OSM_OPEN, 1), *fill(b" "), (b"</osm>\n", 1)).gzip(),
                 "<osm>, 4 GiB of spaces, </osm>: well-formed", BOMB_REFUSED),
         Hostile("gz-second-stream-bomb.osm.gz",
-                lambda: gzip.compress(xml()) + _zeros().gzip(),
+                lambda: munich_xml_gz() + _zeros().gzip(),
                 "the Munich XML gzipped, then a second gzip stream of 4 GiB", BOMB_REFUSED),
-        Hostile("gz-truncated.osm.gz", lambda: _cut(gzip.compress(xml()), 0.5),
+        Hostile("gz-truncated.osm.gz", lambda: _cut(munich_xml_gz(), 0.5),
                 "the Munich XML gzipped, cut in half", CORRUPT),
-        Hostile("gz-no-trailer.osm.gz", lambda: gzip.compress(xml())[:-8],
+        Hostile("gz-no-trailer.osm.gz", lambda: munich_xml_gz()[:-8],
                 "the Munich XML gzipped, without its 8-byte trailer", CORRUPT),
         Hostile("bz2-zeros.osm.bz2", lambda: bzip2_fill(b"\0"), "bzip2 of 4 GiB of zeros",
                 NOT_OSM),
         Hostile("bz2-xml-then-whitespace.osm.bz2",
-                lambda: bz2.compress(xml()) + bzip2_fill(b" "),
+                lambda: munich_xml_bz2() + bzip2_fill(b" "),
                 "the Munich XML, then 4 GiB of spaces (concatenated streams)", BOMB_REFUSED),
-        Hostile("bz2-truncated.osm.bz2", lambda: _cut(bz2.compress(xml()), 0.5),
+        Hostile("bz2-truncated.osm.bz2", lambda: _cut(munich_xml_bz2(), 0.5),
                 "the Munich XML bzipped, cut in half", CORRUPT),
     ]  # fmt: skip
 
