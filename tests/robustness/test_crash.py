@@ -15,6 +15,7 @@ command and which state each left, and assert only that the state is the one bef
 from __future__ import annotations
 
 import ast
+import json
 import os
 import shutil
 import signal
@@ -29,7 +30,7 @@ from typing import Any
 import pytest
 
 from mapper import _faults
-from tests.conftest import LONDON, MONACO, ROOT
+from tests.conftest import LONDON, MONACO, ROOT, invoke
 from tests.robustness.procs import cli, state, tree, wait_for
 
 KILLED = -signal.SIGKILL
@@ -59,18 +60,32 @@ def _fresh(seed: Path, db: Path) -> Path:
     return db
 
 
-def _states(args: list[str | Path], seed: Path, tmp: Path) -> tuple[Any, Any]:
-    """The store before, and after a clean run of ``camdensity ARGS``."""
-    ref = _fresh(seed, tmp / "clean.duckdb")
-    done = _run(*args, "--db", ref)
-    assert done.returncode == 0, done.stderr
-    before, after = state(seed), state(ref)
-    assert before != after
-    return before, after
+States = Callable[[list[str | Path]], tuple[Any, Any]]
 
 
-def _killed_at(point: str, expected: str, args: list[str | Path], seed: Path, tmp: Path) -> None:
-    before, after = _states(args, seed, tmp)
+@pytest.fixture(scope="module")
+def states(monaco_seed: Path, tmp_path_factory: pytest.TempPathFactory) -> States:
+    """The seed store, and the store after a clean run of ``camdensity ARGS`` on a copy (in
+    this process, once for each ARGS: only the runs that are killed need their own)."""
+    done: dict[tuple[str, ...], tuple[Any, Any]] = {}
+
+    def of(args: list[str | Path]) -> tuple[Any, Any]:
+        key = tuple(map(str, args))
+        if key not in done:
+            ref = _fresh(monaco_seed, tmp_path_factory.mktemp("clean") / "clean.duckdb")
+            r = invoke(*key, "--db", str(ref))
+            assert r.exit_code == 0, r.stderr
+            done[key] = (state(monaco_seed), state(ref))
+            assert done[key][0] != done[key][1]
+        return done[key]
+
+    return of
+
+
+def _killed_at(
+    point: str, expected: str, args: list[str | Path], states: States, seed: Path, tmp: Path
+) -> None:
+    before, after = states(args)
     want = {"before": before, "after": after}[expected]
     db = _fresh(seed, tmp / f"killed-{point}.duckdb")
     done = _run(*args, "--db", db, fault=point)
@@ -79,8 +94,8 @@ def _killed_at(point: str, expected: str, args: list[str | Path], seed: Path, tm
     _reopen_for_writing(db)
     assert state(db) == want, f"killed at {point}: changed when reopened for writing"
     if expected == "before":  # the next run completes as if nothing had happened
-        again = _run(*args, "--db", db)
-        assert again.returncode == 0, again.stderr
+        again = invoke(*map(str, args), "--db", str(db))
+        assert again.exit_code == 0, again.stderr
         assert state(db) == after
 
 
@@ -92,23 +107,29 @@ INGEST_POINTS = [
 
 @pytest.mark.parametrize(("point", "expected"), INGEST_POINTS)
 def test_ingest_killed_at_a_fault_point(
-    point: str, expected: str, monaco_seed: Path, tmp_path: Path
+    point: str, expected: str, states: States, monaco_seed: Path, tmp_path: Path
 ) -> None:
-    _killed_at(point, expected, ["ingest", "-q", LONDON], monaco_seed, tmp_path)
+    _killed_at(point, expected, ["ingest", "-q", LONDON], states, monaco_seed, tmp_path)
 
 
 @pytest.mark.parametrize(("point", "expected"), [("before-commit", "before"),
                                                  ("after-commit", "after")])  # fmt: skip
 def test_area_from_pbf_killed_at_a_fault_point(
-    point: str, expected: str, monaco_seed: Path, tmp_path: Path
+    point: str, expected: str, states: States, monaco_seed: Path, tmp_path: Path
 ) -> None:
     args: list[str | Path] = ["area", "from-pbf", MONACO, "--admin-level", "10"]
-    _killed_at(point, expected, args, monaco_seed, tmp_path)
+    _killed_at(point, expected, args, states, monaco_seed, tmp_path)
 
 
 # ----------------------------------------------------------------------------------- site
 def _site(db: Path, out: Path, tiles: str = "osm", fault: str | None = None) -> Any:
     return _run("site", "-q", "--db", db, "--out", out, "--tiles", tiles, fault=fault)
+
+
+def _clean_site(db: Path, out: Path, tiles: str = "osm") -> None:
+    """A build that is not killed: in this process."""
+    r = invoke("site", "-q", "--db", str(db), "--out", str(out), "--tiles", tiles)
+    assert r.exit_code == 0, r.stderr
 
 
 @pytest.fixture(scope="module")
@@ -119,12 +140,12 @@ def sites(monaco_seed: Path, tmp_path_factory: pytest.TempPathFactory) -> Any:
     tmp = tmp_path_factory.mktemp("sites")
     db = Path(shutil.copy(monaco_seed, tmp / "store.duckdb"))
     previous = tmp / "previous"
-    assert (done := _site(db, previous, "none")).returncode == 0, done.stderr
+    _clean_site(db, previous, "none")
     shutil.copytree(previous, tmp / "over" / "site")
     new = {True: tmp / "over" / "site", False: tmp / "first" / "site"}
     for out in new.values():
         out.parent.mkdir(exist_ok=True)
-        assert (done := _site(db, out)).returncode == 0, done.stderr
+        _clean_site(db, out)
     old_tree = tree(previous)
     new_trees = {had: tree(out) for had, out in new.items()}
     assert old_tree != new_trees[True] and "index.html" in old_tree
@@ -154,40 +175,60 @@ def test_site_build_killed_at_a_fault_point(
         assert not out.exists()
     stale = [p.name for p in public.iterdir() if p.name != "site"]
     assert all(name.startswith(".site.") for name in stale), stale
-    again = _site(db, out)  # the next build completes, stale folders and all
-    assert again.returncode == 0, again.stderr
+    _clean_site(db, out)  # the next build completes, stale folders and all
     if point == "site-before-swap":  # as if the killed build had never run
         assert tree(out) == new_trees[had_site]
 
 
 # The last step of a build, taken apart: put the new folder in place of the old one. A
-# child process runs the swap and SIGKILLs itself right after its k-th file-system call.
+# child process imports mapper.site once, then forks a process per job (k, new, target) that
+# runs the swap and SIGKILLs itself right after its k-th file-system call; it prints how each
+# ended (JSON: the signal, the exit code, the calls the swap made when it was not killed).
 _SWAP = """
-import os, shutil, signal, sys
+import json, os, shutil, signal, sys, traceback
 from pathlib import Path
 import mapper.site as site
 
-k, new, target = int(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
-calls = 0
+def swap(k, new, target):
+    calls = 0
+    def counted(fn):
+        def call(*args, **kwargs):
+            nonlocal calls
+            result = fn(*args, **kwargs)
+            calls += 1
+            if calls == k:
+                os.kill(os.getpid(), signal.SIGKILL)
+            return result
+        return call
+    os.rename, os.replace, os.chmod = counted(os.rename), counted(os.replace), counted(os.chmod)
+    shutil.rmtree = counted(shutil.rmtree)
+    if hasattr(site, "_exchange"):
+        site._exchange = counted(site._exchange)
+    if k == 0:
+        os.kill(os.getpid(), signal.SIGKILL)
+    site._swap(Path(new), Path(target))
+    return calls
 
-def counted(fn):
-    def call(*args, **kwargs):
-        global calls
-        result = fn(*args, **kwargs)
-        calls += 1
-        if calls == k:
-            os.kill(os.getpid(), signal.SIGKILL)
-        return result
-    return call
-
-os.rename, os.replace, os.chmod = counted(os.rename), counted(os.replace), counted(os.chmod)
-shutil.rmtree = counted(shutil.rmtree)
-if hasattr(site, "_exchange"):
-    site._exchange = counted(site._exchange)
-if k == 0:
-    os.kill(os.getpid(), signal.SIGKILL)
-site._swap(new, target)
-print(calls)
+ended = []
+for k, new, target in json.loads(sys.argv[1]):
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(r)
+        try:
+            os.write(w, str(swap(k, new, target)).encode())
+            os._exit(0)
+        except BaseException:
+            traceback.print_exc()
+            os._exit(1)
+    os.close(w)
+    with os.fdopen(r) as f:
+        calls = f.read()
+    _, status = os.waitpid(pid, 0)
+    ended.append({"signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
+                  "code": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
+                  "calls": int(calls) if calls else None})
+print(json.dumps(ended))
 """
 
 
@@ -198,14 +239,21 @@ def _folder(root: Path, files: dict[str, str]) -> Path:
     return root
 
 
-def _swap_in_child(k: int, root: Path, old: dict[str, str], new: dict[str, str]) -> Any:
-    target = _folder(root / "site", old)
-    building = _folder(root / ".site.building-x", new)
+def _swaps(ks: list[int], root: Path, old: dict[str, str], new: dict[str, str]) -> Any:
+    """For each k, a site ``old`` replaced by ``new`` in a child killed after the swap's
+    k-th file-system call (folders of their own under ``root/k``): how the child ended, and
+    the site's files after."""
+    jobs = []
+    for k in ks:
+        target = _folder(root / str(k) / "site", old)
+        jobs.append((k, str(_folder(root / str(k) / ".site.building-x", new)), str(target)))
     done = subprocess.run(
-        [sys.executable, "-c", _SWAP, str(k), str(building), str(target)], cwd=ROOT,
-        capture_output=True, text=True, timeout=60, check=False,
+        [sys.executable, "-c", _SWAP, json.dumps(jobs)], cwd=ROOT,
+        capture_output=True, text=True, timeout=600, check=False,
     )  # fmt: skip
-    return done, (tree(target) if target.is_dir() else {})
+    assert done.returncode == 0, done.stderr
+    after = [tree(Path(t)) if Path(t).is_dir() else {} for _, _, t in jobs]
+    return list(zip(json.loads(done.stdout), after, strict=True))
 
 
 def test_site_swap_killed_after_every_step_leaves_a_whole_site(tmp_path: Path) -> None:
@@ -213,15 +261,15 @@ def test_site_swap_killed_after_every_step_leaves_a_whole_site(tmp_path: Path) -
     new = {"index.html": "new", "areas/b.html": "new b", "data/b/cameras.csv": "x,y"}
     old_tree = tree(_folder(tmp_path / "ref-old", old))
     new_tree = tree(_folder(tmp_path / "ref-new", new))
-    done, got = _swap_in_child(10**6, tmp_path / "complete", old, new)  # never killed
-    assert done.returncode == 0, done.stderr
+    [(ended, got)] = _swaps([10**6], tmp_path / "complete", old, new)  # never killed
+    assert ended["code"] == 0 and ended["signal"] is None, ended
     assert got == new_tree
-    steps = int(done.stdout)
+    steps = ended["calls"]
     assert 0 < steps < 10
-    assert [p.name for p in (tmp_path / "complete").iterdir()] == ["site"]
-    for k in range(steps + 1):  # killed before the first step, and after each one
-        done, got = _swap_in_child(k, tmp_path / f"killed-{k}", old, new)
-        assert done.returncode == KILLED, done.stderr
+    assert [p.name for p in (tmp_path / "complete" / str(10**6)).iterdir()] == ["site"]
+    killed = _swaps(list(range(steps + 1)), tmp_path / "killed", old, new)  # before the first
+    for k, (ended, got) in enumerate(killed):  # step, and after each one
+        assert ended["signal"] == signal.SIGKILL, (k, ended)
         assert got in (old_tree, new_tree), f"killed after step {k}: {sorted(got) or 'no site'}"
 
 
