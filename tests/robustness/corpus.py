@@ -53,6 +53,9 @@ class Case:
     rejected: int = 0  # elements rejected with a counted warning ("ok", ingest)
     warning: str = ""  # part of a Warning line ("ok")
     known: str = ""  # a known defect of the reader: this case fails until it is fixed
+    #: A hostile file of bombs.py or sparse.py, which test_hostile.py and test_prefilter.py
+    #: also run (one fresh process each, with time and memory bounds)
+    hostile: bool = False
 
 
 class _Corpus:
@@ -72,12 +75,14 @@ class _Corpus:
         p.write_bytes(h.content())
         name = h.name.split(".")[0]
         if h.cameras is None:
-            self.cases.append(Case(name, p, "error", h.fragment))
+            self.cases.append(Case(name, p, "error", h.fragment, hostile=True))
         else:
-            self.cases.append(Case(name, p, "ok", "", h.cameras))
+            self.cases.append(Case(name, p, "ok", "", h.cameras, hostile=True))
 
-    def err(self, name: str, content: bytes | str, fragment: str = "") -> None:
-        self.cases.append(Case(name, self._put(name, content), "error", fragment))
+    def err(
+        self, name: str, content: bytes | str, fragment: str = "", hostile: bool = False
+    ) -> None:
+        self.cases.append(Case(name, self._put(name, content), "error", fragment, hostile=hostile))
 
     def ok(
         self, name: str, content: bytes | str, cameras: int | None = None, rejected: int = 0,
@@ -367,7 +372,7 @@ def sparse_corpus(folder: Path) -> list[Case]:
     c.err("trailing-garbage", data + b"\x00\x00\x00\x05garbage", CORRUPT)
     # The pre-filter's hostile blobs (sparse.HOSTILE), refused by the guard before it.
     for h in sparse.HOSTILE:
-        c.err(h.name, h.content(), h.guarded)
+        c.err(h.name, h.content(), h.guarded, hostile=True)
     return c.cases
 
 
