@@ -40,13 +40,17 @@ screenshots: setup
 	$(BIN)/python docs/screenshots.py build/site-notiles docs/img
 
 # Before a commit: every test but the slow fuzz and kill loops (marker 'slow') and those
-# that need the internet ('network'); Hypothesis draws a small fixed set of examples.
+# that need the internet ('network'); Hypothesis draws a small fixed set of examples. The
+# tests run in JOBS processes (pytest-xdist; one per core by default, JOBS=0: in this one),
+# each module's tests in one of them, so that its fixtures are built once.
+JOBS ?= auto
+PYTEST := $(BIN)/pytest -n $(JOBS) --dist loadfile
 test: setup
-	$(BIN)/pytest -m 'not slow and not network'
+	$(PYTEST) -m 'not slow and not network'
 
 # What CI runs: the same suite with the slow loops, and Hypothesis drawing afresh.
 test-all: setup
-	CAMDENSITY_HYPOTHESIS=ci $(BIN)/pytest -m 'not network'
+	CAMDENSITY_HYPOTHESIS=ci $(PYTEST) -m 'not network'
 
 lint: setup
 	$(BIN)/ruff format --check mapper tests
