@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import json
 import re
-import shutil
 import threading
 from collections.abc import Iterator
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -17,7 +16,7 @@ import pytest
 from mapper.assets import remote_references
 from mapper.site import safe_href, slug
 from tests.browser import PageLog, browser
-from tests.conftest import ROOT, invoke
+from tests.conftest import MONACO, ROOT, invoke
 
 DEMO = ROOT / "examples" / "demo.toml"
 ARTIFACTS = ROOT / "build" / "test-artifacts"
@@ -109,9 +108,9 @@ boundary = "{samples / "boundaries" / "geneva.geojson"}"
         assert (outs[0] / rel).read_bytes() == (outs[1] / rel).read_bytes(), rel
 
 
-def test_rebuild_replaces_the_previous_site(tmp_path: Path, samples_store: Path) -> None:
-    db = tmp_path / "s.duckdb"
-    shutil.copy(samples_store, db)
+def test_rebuild_replaces_the_previous_site(tmp_path: Path) -> None:
+    db = tmp_path / "s.duckdb"  # one extract, one area: what is replaced is the same for any
+    assert invoke("ingest", "--db", str(db), str(MONACO)).exit_code == 0
     out = tmp_path / "site"
     assert invoke("site", "--out", str(out), "--db", str(db)).exit_code == 0
     (out / "stale.txt").write_text("from an older build")
@@ -165,12 +164,11 @@ def test_only_http_links_from_data() -> None:
 
 
 @pytest.fixture(scope="module")
-def served(demo_site: Path) -> Iterator[str]:
+def served(demo_site: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The site under a sub-path of a local HTTP server on 127.0.0.1."""
-    root = demo_site.parent / "www"
-    if not root.exists():
-        (root / "sub" / "path").mkdir(parents=True)
-        shutil.copytree(demo_site, root / "sub" / "path" / "site")
+    root = tmp_path_factory.mktemp("www")
+    (root / "sub" / "path").mkdir(parents=True)
+    (root / "sub" / "path" / "site").symlink_to(demo_site, target_is_directory=True)
     handler = functools.partial(_QuietHandler, directory=str(root))
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     t = threading.Thread(target=server.serve_forever, daemon=True)
@@ -187,12 +185,21 @@ class _QuietHandler(SimpleHTTPRequestHandler):
         return
 
 
-@pytest.mark.browser
-@pytest.mark.parametrize("how", ["file", "http"])
-def test_every_page_in_chromium(demo_site: Path, served: str, how: str) -> None:
-    base = demo_site.as_uri() + "/" if how == "file" else served
-    every = [p.relative_to(demo_site).as_posix() for p in _pages(demo_site)]
-    pages = [p for p in every if not p.startswith(("maps/", "assets/"))]
+#: A page of each kind: the overview, comparison, about and changes pages, and the page of
+#: an area of each group (a city, an extract, a Zürich quarter, a City of London ward).
+EACH_KIND = ["index.html", "compare.html", "about.html", "changes.html"] + [
+    f"areas/{slug(n)}.html" for n in ("Zürich", "Monaco (extract)", "Altstetten", "Aldgate")
+]
+
+
+def _site_pages(site: Path) -> list[str]:
+    every = [p.relative_to(site).as_posix() for p in _pages(site)]
+    return [p for p in every if not p.startswith(("maps/", "assets/"))]
+
+
+def _in_chromium(demo_site: Path, base: str, pages: list[str]) -> None:
+    """Each page (and its map) loads from ``base`` without an error, a failed request or a
+    request outside the site."""
     with browser() as b:
         page = b.new_page(viewport={"width": 1100, "height": 900})
         log = PageLog(page)
@@ -210,6 +217,22 @@ def test_every_page_in_chromium(demo_site: Path, served: str, how: str) -> None:
         assert gone == [], gone[:5]
         outside = [u for u in log.requests if not u.startswith((base, "data:", "blob:"))]
         assert outside == [], outside[:5]
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("how", ["file", "http"])
+def test_each_kind_of_page_in_chromium(demo_site: Path, served: str, how: str) -> None:
+    """The quick tier's share of the next test: every template, from file:// and over HTTP."""
+    assert set(EACH_KIND) <= set(_site_pages(demo_site))
+    _in_chromium(demo_site, demo_site.as_uri() + "/" if how == "file" else served, EACH_KIND)
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+@pytest.mark.parametrize("how", ["file", "http"])
+def test_every_page_in_chromium(demo_site: Path, served: str, how: str) -> None:
+    base = demo_site.as_uri() + "/" if how == "file" else served
+    _in_chromium(demo_site, base, _site_pages(demo_site))
 
 
 @pytest.mark.browser

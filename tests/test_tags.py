@@ -510,7 +510,7 @@ def _check_sectors(sectors: list[tuple[float, float]]) -> None:
             assert math.copysign(1.0, bound) == 1.0  # no -0.0
 
 
-@settings(max_examples=500, database=None, deadline=None)
+@settings(database=None, deadline=None)
 @given(tags=_TAGS, speed_camera=st.booleans())
 def test_normalise_never_raises(tags: dict[str, str | None], speed_camera: bool) -> None:
     result = normalise(tags, speed_camera=speed_camera)
@@ -527,7 +527,7 @@ def test_normalise_never_raises(tags: dict[str, str | None], speed_camera: bool)
     assert isinstance(result.direction_invalid, bool)
 
 
-@settings(max_examples=500, database=None, deadline=None)
+@settings(database=None, deadline=None)
 @given(value=st.one_of(st.none(), _DIRECTION_TEXT))
 def test_parse_directions_never_raises(value: str | None) -> None:
     sectors, invalid = parse_directions(value)
@@ -536,13 +536,13 @@ def test_parse_directions_never_raises(value: str | None) -> None:
     assert len(sectors) <= 64
 
 
-@settings(max_examples=500, database=None, deadline=None)
+@settings(database=None, deadline=None)
 @given(bearing=st.integers(min_value=-(10**6), max_value=10**6))
 def test_integer_bearing_is_mod_360(bearing: int) -> None:
     assert parse_directions(str(bearing)) == ([(float(bearing % 360),) * 2], False)
 
 
-@settings(max_examples=500, database=None, deadline=None)
+@settings(database=None, deadline=None)
 @given(
     start=st.integers(min_value=0, max_value=10**6),
     end=st.integers(min_value=0, max_value=10**6),
@@ -561,7 +561,7 @@ def test_integer_range(start: int, end: int) -> None:
         assert sectors == [(float(start % 360), float(end % 360))]
 
 
-@settings(max_examples=500, database=None, deadline=None)
+@settings(database=None, deadline=None)
 @given(value=_DIRECTION_TEXT)
 def test_direction_tag_matches_parse_directions(value: str) -> None:
     result = normalise({"camera:direction": value})

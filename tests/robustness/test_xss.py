@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -121,7 +121,6 @@ class Hostile:
     site: Path
     maps: Path
     boundaries: dict[str, Path]
-    title_sites: list[tuple[str, Path]] = field(default_factory=list)
 
 
 def _site(folder: Path, db: Path, title: str, areas: list[tuple[str, Path]],
@@ -175,12 +174,7 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Hostile:
     _ok("map", NAMES[0], NAMES[1], "--tiles", "none", "-o", str(maps / "dual.html"),
         "--db", str(db))  # fmt: skip
     _ok("map", *NAMES[2:5], "--tiles", "none", "-o", str(maps / "grid.html"), "--db", str(db))
-    result = Hostile(db, site, maps, bounds)
-    for k, title in enumerate(TITLES[1:], start=1):  # one small site per further title
-        (base / f"title{k}").mkdir()
-        small = _site(base / f"title{k}", db, title, [(NAMES[-1], bounds[NAMES[-1]])], [])
-        result.title_sites.append((title, small))
-    return result
+    return Hostile(db, site, maps, bounds)
 
 
 # ----------------------------------------------------------------------------- expectations
@@ -421,9 +415,16 @@ def test_standalone_maps(hostile: Hostile, tab: Tab) -> None:
         assert map_titles(tab.page.main_frame) == names
 
 
+@pytest.mark.slow  # the quick tier has TITLES[0], the main site's (test_site_index_about_compare)
 @pytest.mark.browser
-def test_site_titles(hostile: Hostile, tab: Tab) -> None:
-    for title, site in [(TITLES[0], hostile.site), *hostile.title_sites]:
+def test_site_titles(hostile: Hostile, tab: Tab, tmp_path: Path) -> None:
+    """Every title: one small site per further title."""
+    sites = [(TITLES[0], hostile.site)]
+    for k, title in enumerate(TITLES[1:], start=1):
+        (tmp_path / f"title{k}").mkdir()
+        area = [(NAMES[-1], hostile.boundaries[NAMES[-1]])]
+        sites.append((title, _site(tmp_path / f"title{k}", hostile.db, title, area, [])))
+    for title, site in sites:
         visit(tab, site / "index.html")
         assert check_frames(tab)["title"] == f"Overview · {title}"
         assert _text(tab, "a.brand") == [title] and _text(tab, "h1") == [title]
