@@ -18,9 +18,9 @@ a camera (the 100x Munich file: 516 of 585) sifting costs more than it saves, so
 file itself. A thread pool for the inflating bought 10 % of the 0.2 s: not kept.
 
 Bounds: every inflate stops at the block's ``raw_size`` and the format's 32 MiB, and the
-framing is checked again here (the file may change after :mod:`mapper.sources._guard` walked
-it), giving the one-line :class:`InputError` the reader gives for a corrupt file. A skipped
-block is inflated only as far as its string table, so damage after it is not seen (zlib's
+framing is checked again by the guard's own walk (:func:`mapper.sources._guard.frames`; the
+file may change after the guard read it), giving the one-line :class:`InputError` the reader
+gives for a corrupt file. A skipped block is inflated only as far as its string table, so damage after it is not seen (zlib's
 checksum is at the end); none of its elements is read. Blobs of a compression not inflated
 here (lz4, zstd, ...) are kept, for libosmium to read or refuse. One blob is read at a time and
 a batch holds ``BATCH`` bytes or one block, however large the file.
@@ -34,6 +34,7 @@ costs time quadratic in its size (the 64 MB Munich file as one buffer: 8 s, from
 from __future__ import annotations
 
 import lzma
+import os
 import zlib
 from collections.abc import Iterator
 from typing import BinaryIO
@@ -41,7 +42,8 @@ from typing import BinaryIO
 import osmium.io
 
 from mapper.errors import InputError
-from mapper.sources._guard import MAX_BLOB, MAX_BLOB_HEADER, _corrupt, _fields, _varint
+from mapper.sources import _guard
+from mapper.sources._guard import MAX_BLOB, _corrupt, _fields, _varint
 
 #: Bytes of kept blocks handed to libosmium at a time (a block may take a batch past it).
 BATCH = 4 << 20
@@ -124,34 +126,18 @@ def _keeps(path: str, at: int, blob: bytes, wanted: Wanted) -> bool:
     return _holds(out, wanted)
 
 
-def _read(path: str, f: BinaryIO, n: int) -> bytes:
+def _fileblocks(path: str, f: BinaryIO) -> Iterator[tuple[int, str, bytes, int]]:
+    """(offset, type, the fileblock's bytes, where its blob starts in them) of each blob, the
+    framing checked by :func:`mapper.sources._guard.frames`."""
     try:
-        return f.read(n)
+        size = os.fstat(f.fileno()).st_size
+        for at, kind, before, datasize in _guard.frames(path, f, size):
+            blob = f.read(datasize)
+            if len(blob) < datasize:
+                raise _corrupt(path, f"ends inside a blob at byte {at}")
+            yield at, kind.decode("ascii", "replace"), before + blob, len(before)
     except OSError as exc:
         raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from None
-
-
-def _fileblocks(path: str, f: BinaryIO) -> Iterator[tuple[int, str, bytes, int]]:
-    """(offset, type, the fileblock's bytes, where its blob starts in them) of each blob."""
-    at = 0
-    while head := _read(path, f, 4):
-        n = int.from_bytes(head, "big")
-        if len(head) < 4 or n > MAX_BLOB_HEADER:
-            raise _corrupt(path, f"a blob header of {n} bytes at byte {at}")
-        header = _read(path, f, n)
-        try:
-            fields = _fields(header)
-        except ValueError:
-            raise _corrupt(path, f"a malformed blob header at byte {at}") from None
-        kind, size = fields.get(1, b""), fields.get(3, 0)
-        if len(header) < n or not isinstance(size, int) or not 0 < size <= MAX_BLOB:
-            raise _corrupt(path, f"a blob of {size!r} bytes at byte {at}")
-        blob = _read(path, f, size)
-        if len(blob) < size:
-            raise _corrupt(path, f"ends inside a blob at byte {at}")
-        name = kind.decode("ascii", "replace") if isinstance(kind, bytes) else ""
-        yield at, name, head + header + blob, 4 + n
-        at += 4 + n + size
 
 
 def sources(

@@ -37,7 +37,7 @@ import bz2
 import lzma
 import os
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import cache
 from typing import BinaryIO, Protocol
 
@@ -151,27 +151,40 @@ def _blob(f: BinaryIO, end: int) -> tuple[str, int]:
     return method or "unknown", raw_size
 
 
-def _pbf(path: str, f: BinaryIO, size: int) -> None:
-    """Walk the blob framing: sizes within the format's limits, a compression libosmium
-    reads, and the content the blobs declare within the bound."""
-    pos = declared = 0
+def frames(path: str, f: BinaryIO, size: int) -> Iterator[tuple[int, bytes, bytes, int]]:
+    """(offset, type, the bytes before its blob, the blob's size) of each blob of the PBF
+    open as ``f`` (``size`` bytes), its framing checked: a blob header and a blob within the
+    format's limits and within the file. ``f`` is left at the blob's start."""
+    pos = 0
     while pos < size:
         f.seek(pos)
         head = f.read(4)
         n = int.from_bytes(head, "big")
-        if len(head) < 4 or pos + 4 + n > size:
-            raise _corrupt(path, f"ends inside a blob header at byte {pos}")
         if n > MAX_BLOB_HEADER:
             raise _corrupt(path, f"a blob header of {n} bytes at byte {pos}")
+        header = f.read(n)
+        if len(head) < 4 or len(header) < n:
+            raise _corrupt(path, f"ends inside a blob header at byte {pos}")
         try:
-            datasize = _fields(f.read(n)).get(3, 0)
+            fields = _fields(header)
         except ValueError:
             raise _corrupt(path, f"a malformed blob header at byte {pos}") from None
+        kind, datasize = fields.get(1, b""), fields.get(3, 0)
         if not isinstance(datasize, int) or not 0 < datasize <= MAX_BLOB:
             raise _corrupt(path, f"a blob of {datasize!r} bytes at byte {pos}")
         end = pos + 4 + n + datasize
         if end > size:
             raise _corrupt(path, f"ends inside a blob at byte {pos}")
+        yield pos, kind if isinstance(kind, bytes) else b"", head + header, datasize
+        pos = end
+
+
+def _pbf(path: str, f: BinaryIO, size: int) -> None:
+    """Walk the blob framing (:func:`frames`): a compression libosmium reads, and the content
+    the blobs declare within the bound."""
+    declared = 0
+    for pos, _, before, datasize in frames(path, f, size):
+        end = pos + len(before) + datasize
         try:
             method, raw_size = _blob(f, end)
         except ValueError:
@@ -190,7 +203,6 @@ def _pbf(path: str, f: BinaryIO, size: int) -> None:
         if method != "none" and not 0 < raw_size <= MAX_BLOB:
             raise _corrupt(path, f"a blob that says it inflates to {raw_size} bytes at byte {pos}")
         declared += datasize if method == "none" else raw_size
-        pos = end
     if declared > _bound(size):
         raise _bomb(path, f"PBF blocks that declare {_size(declared)} of data", size)
 
