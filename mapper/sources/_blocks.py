@@ -20,10 +20,11 @@ file itself. A thread pool for the inflating bought 10 % of the 0.2 s: not kept.
 Bounds: every inflate stops at the block's ``raw_size`` and the format's 32 MiB, and the
 framing is checked again by the guard's own walk (:func:`mapper.sources._guard.frames`; the
 file may change after the guard read it), giving the one-line :class:`InputError` the reader
-gives for a corrupt file. A skipped block is inflated only as far as its string table, so damage after it is not seen (zlib's
-checksum is at the end); none of its elements is read. Blobs of a compression not inflated
-here (lz4, zstd, ...) are kept, for libosmium to read or refuse. One blob is read at a time and
-a batch holds ``BATCH`` bytes or one block, however large the file.
+gives for a corrupt file. A skipped block is inflated only as far as its string table, so
+damage after it is not seen (zlib's checksum is at the end); none of its elements is read.
+Blobs of a compression not inflated here (lz4, zstd, ...) are kept, for libosmium to read or
+refuse. One blob is read at a time and a batch holds ``BATCH`` bytes or one block, however
+large the file.
 
 Why batches in memory, not a pipe from a thread: pyosmium holds the GIL while it waits for
 input, so no thread of this process can feed it (tried: a deadlock). Why a few MiB: libosmium
