@@ -20,6 +20,7 @@ from __future__ import annotations
 import html
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -70,10 +71,11 @@ FIELDS = ("visibility", "camera_type", "zone", "mount", "operator", "directions"
 MAX_VALUE_CHARS = 500
 
 
-_SAFE_IN_STRINGS = {
-    "{": "\\u007b", "}": "\\u007d", "<": "\\u003c", ">": "\\u003e", "&": "\\u0026",
-    "'": "\\u0027",
-}  # fmt: skip
+#: Characters that never occur outside a string in JSON, escaped wherever they are.
+_SAFE_ANYWHERE = (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("'", "\\u0027"))
+#: A brace that opens a Jinja tag: compact JSON's own braces are followed by a quote, a brace
+#: that closes, or a value, so one followed by ``{``, ``%`` or ``#`` is inside a string.
+_JINJA_OPEN = re.compile(r"\{(?=[{%#])")
 
 
 def safe_json(obj: Any) -> str:
@@ -81,26 +83,15 @@ def safe_json(obj: Any) -> str:
 
     folium wraps each element's script in a new Jinja template, so a tag value such as
     ``{{ 7*7 }}`` would be evaluated (server-side template injection) and ``</script>`` would
-    end the script. Inside strings, braces and HTML-special characters become ``\\uXXXX``
-    escapes; everything else is plain ASCII JSON.
+    end the script. ``<``, ``>``, ``&`` and ``'`` become ``\\uXXXX`` escapes (they occur only
+    inside strings), and so does every ``{`` that would open a Jinja tag (``{{``, ``{%``,
+    ``{#``: only a string can hold one). Everything else is plain ASCII JSON. A few passes in
+    C over the text, not a loop over its characters (which took 0.24 s for 20,000 cameras).
     """
     text = json.dumps(obj, ensure_ascii=True, separators=(",", ":"), allow_nan=False)
-    out: list[str] = []
-    in_string = escaped = False
-    for ch in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-            else:
-                ch = _SAFE_IN_STRINGS.get(ch, ch)
-        elif ch == '"':
-            in_string = True
-        out.append(ch)
-    return "".join(out)
+    for ch, escape in _SAFE_ANYWHERE:
+        text = text.replace(ch, escape)
+    return _JINJA_OPEN.sub(r"\\u007b", text)
 
 
 def class_edges(values: list[float], scheme: str, bins: int) -> list[float]:

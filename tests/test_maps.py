@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mapper.maps import class_edges, is_private
 from tests.browser import PageLog, browser, zoom_to_cameras
@@ -169,13 +171,38 @@ def test_safe_json_defeats_template_and_script_injection() -> None:
 
     from mapper.maps import safe_json
 
-    value = {"a": "{{ 7*7 }}{% if 1 %}x{% endif %}{# c #}</script>&'", "b": [1.5, None, True]}
+    value = {"a": "{{ 7*7 }}{% if 1 %}x{% endif %}{# c #}</script>&'", "b": [1.5, None, True],
+             "{{": {"{%": ["{#", "{{{", "}}"]}, "c": {}}  # fmt: skip
     text = safe_json(value)
-    assert not re.search(r"[{}<>&'](?=[^,:\]]*\")", text.replace('{"', "").replace('"}', ""))
+    assert not re.search(r"[<>&']|\{[{%#]", text)
     assert Template(text).render() == text  # a second Jinja pass changes nothing
     assert json.loads(text) == value
     ssti = "{{ ''.__class__.__mro__[1].__subclasses__() }}"
     assert json.loads(Template(safe_json([ssti])).render()) == [ssti]
+
+
+_TEXT = st.text(st.sampled_from(list("{}%#<>&'\"\\/ a\né😀")) | st.characters(), max_size=12)
+_JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | _TEXT,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_TEXT, inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@given(_JSON)
+def test_safe_json_of_any_value_is_the_value_and_no_tag_or_markup(value: Any) -> None:
+    from jinja2 import Template
+
+    from mapper.maps import safe_json
+
+    text = safe_json(value)
+    assert text.isascii() and not re.search(r"[<>&']|\{[{%#]", text)
+    assert json.loads(text) == value
+    assert Template(text).render() == text
 
 
 def test_ten_thousand_cameras_fit_in_3_mb(tmp_path: Path) -> None:

@@ -56,6 +56,15 @@ class Case:
     #: A hostile file of bombs.py or sparse.py, which test_hostile.py and test_prefilter.py
     #: also run (one fresh process each, with time and memory bounds)
     hostile: bool = False
+    #: The bytes of a hostile file, written at ``path`` by :meth:`ensure` (building a bomb
+    #: takes time, and only the slow tier reads them here).
+    content: Callable[[], bytes] | None = None
+
+    def ensure(self) -> Path:
+        """The case's file, written now when it was left for later."""
+        if self.content is not None and not self.path.exists():
+            self.path.write_bytes(self.content())
+        return self.path
 
 
 class _Corpus:
@@ -72,12 +81,11 @@ class _Corpus:
     def hostile(self, h: bombs.Hostile) -> None:
         """A file of :mod:`tests.robustness.bombs`, under its own name and suffix."""
         p = self.folder / h.name
-        p.write_bytes(h.content())
         name = h.name.split(".")[0]
         if h.cameras is None:
-            self.cases.append(Case(name, p, "error", h.fragment, hostile=True))
+            self.cases.append(Case(name, p, "error", h.fragment, hostile=True, content=h.content))
         else:
-            self.cases.append(Case(name, p, "ok", "", h.cameras, hostile=True))
+            self.cases.append(Case(name, p, "ok", "", h.cameras, hostile=True, content=h.content))
 
     def err(
         self, name: str, content: bytes | str, fragment: str = "", hostile: bool = False
@@ -372,7 +380,8 @@ def sparse_corpus(folder: Path) -> list[Case]:
     c.err("trailing-garbage", data + b"\x00\x00\x00\x05garbage", CORRUPT)
     # The pre-filter's hostile blobs (sparse.HOSTILE), refused by the guard before it.
     for h in sparse.HOSTILE:
-        c.err(h.name, h.content(), h.guarded, hostile=True)
+        c.cases.append(Case(h.name, c.folder / f"{h.name}{c.suffix}", "error", h.guarded,
+                            hostile=True, content=h.content))  # fmt: skip
     return c.cases
 
 

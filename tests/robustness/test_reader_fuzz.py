@@ -150,7 +150,7 @@ def _run_corpus(
         shutil.copy(seed, db)
         dbs.append(db)
         before.append(digest(db))
-        args = [str(c.path) if a == "FILE" else a for a in COMMANDS[fmt]]
+        args = [str(c.ensure()) if a == "FILE" else a for a in COMMANDS[fmt]]
         args = [str(tmp / f"site-{i}") if a == "OUT" else a for a in args]
         jobs.append({"args": [*args, "--db", str(db)], "timeout": HANG_SECONDS,
                      "cpu": CPU_SECONDS})  # fmt: skip
