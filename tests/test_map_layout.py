@@ -76,6 +76,7 @@ def _layout(page_file: Path, shot: str) -> dict[str, Any]:
     return out
 
 
+@pytest.mark.slow
 @pytest.mark.browser
 @pytest.mark.parametrize("n", [2, 3])
 def test_comparison_panels_are_readable(store: Path, tmp_path: Path, n: int) -> None:
@@ -97,6 +98,7 @@ def test_comparison_panels_are_readable(store: Path, tmp_path: Path, n: int) -> 
     assert got["views"] > 0 and got["inView"] > 0  # coverage layers from the stored streets
 
 
+@pytest.mark.slow
 @pytest.mark.browser
 def test_single_map_keeps_its_legend_and_title(store: Path, tmp_path: Path) -> None:
     out = tmp_path / "one.html"

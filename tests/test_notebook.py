@@ -44,6 +44,8 @@ def _text(output: dict[str, Any]) -> str:
     return str(data.get("text/html") or data.get("text/plain") or "")
 
 
+# A Jupyter kernel running the notebook (13 s here) is in the slow tier; the API it calls is
+# tested by test_api.py in the quick one.
 @pytest.fixture(scope="module")
 def executed() -> Any:
     nb = nbformat.read(NOTEBOOK, as_version=4)
@@ -61,6 +63,7 @@ def executed() -> Any:
     return nb
 
 
+@pytest.mark.slow
 def test_the_notebook_runs_top_to_bottom(executed: Any) -> None:
     code = [c for c in executed.cells if c.cell_type == "code"]
     assert [c.execution_count for c in code] == list(range(1, len(code) + 1))
@@ -75,6 +78,7 @@ def test_the_notebook_runs_top_to_bottom(executed: Any) -> None:
     assert table.count("<tr") == 6  # the header and the five cities
 
 
+@pytest.mark.slow
 def test_the_map_cell_loads_no_outside_script(executed: Any) -> None:
     cell = next(c for c in executed.cells if "map" in c.metadata.get("tags", []))
     (out,) = [o for o in cell.outputs if o["output_type"] == "execute_result"]

@@ -68,7 +68,9 @@ def _cameras(elements: list[Element]) -> set[Camera]:
     }
 
 
-@pytest.mark.parametrize("include_speed", [False, True])
+@pytest.mark.parametrize(
+    "include_speed", [False, pytest.param(True, marks=pytest.mark.slow)]
+)  # with speed cameras: the slow tier (and test_the_prefilter_changes_no_camera, below)
 @pytest.mark.parametrize("path", PBFS, ids=lambda p: p.name)
 def test_every_shipped_pbf_gives_the_cameras_of_an_independent_read(
     path: Path, include_speed: bool
@@ -119,7 +121,9 @@ def _write(src: Path, out: Path) -> None:
                 w.add_relation(o)
 
 
-@pytest.mark.parametrize("suffix", [".osm", ".osm.gz", ".osm.bz2"])
+@pytest.mark.parametrize(
+    "suffix", [".osm", ".osm.gz", pytest.param(".osm.bz2", marks=pytest.mark.slow)]
+)  # bzip2 in the quick tier: test_hostile's and test_reader_fuzz's bz2 files
 def test_osm_xml_plain_and_compressed_give_the_same_cameras(tmp_path: Path, suffix: str) -> None:
     # the name does not decide the format: the content does
     written = tmp_path / f"london{suffix}"

@@ -115,6 +115,7 @@ def test_a_config_area_set_may_be_narrowed_within_an_area(big_store: Path, tmp_p
     assert r.exit_code == 1 and "'kind' must be one of" in r.stderr
 
 
+@pytest.mark.slow  # the demo site's table is sorted and filtered in Chromium by the quick tier
 @pytest.mark.browser
 def test_the_index_of_2100_areas_sorts_and_filters_from_file(big_site: Path) -> None:
     with browser() as b:

@@ -152,8 +152,19 @@ def sites(monaco_seed: Path, tmp_path_factory: pytest.TempPathFactory) -> Any:
     return db, previous, old_tree, new_trees
 
 
-@pytest.mark.parametrize("had_site", [True, False], ids=["over-a-site", "first-site"])
-@pytest.mark.parametrize("point", ["site-before-swap", "site-after-swap"])
+@pytest.mark.parametrize(
+    ("point", "had_site"),
+    [
+        pytest.param("site-before-swap", True, id="site-before-swap-over-a-site"),
+        pytest.param(
+            "site-before-swap", False, id="site-before-swap-first-site", marks=pytest.mark.slow
+        ),
+        pytest.param(
+            "site-after-swap", True, id="site-after-swap-over-a-site", marks=pytest.mark.slow
+        ),
+        pytest.param("site-after-swap", False, id="site-after-swap-first-site"),
+    ],
+)  # fmt: skip  (each point in the quick tier once; both cases of each in the slow one)
 def test_site_build_killed_at_a_fault_point(
     point: str, had_site: bool, sites: Any, tmp_path: Path
 ) -> None:

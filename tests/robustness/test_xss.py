@@ -369,6 +369,7 @@ def test_site_index_about_compare(hostile: Hostile, tab: Tab) -> None:
     assert map_titles(map_frame(tab, "maps/compare.html")) == COMPARE
 
 
+@pytest.mark.slow  # the titles' index, about and compare pages: in the quick tier
 @pytest.mark.browser
 def test_site_area_pages(hostile: Hostile, tab: Tab) -> None:
     title = TITLES[0]
