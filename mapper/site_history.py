@@ -220,17 +220,16 @@ class SiteHistory:
     changes: ChangesPage
 
 
-def read(db: str | None, names: list[str], previous_site: Path | None) -> SiteHistory:
-    """Everything the history pages show, for the published areas (by name)."""
+def read(
+    con: duckdb.DuckDBPyConnection, names: list[str], previous_site: Path | None
+) -> SiteHistory:
+    """Everything the history pages show, for the published areas (by name), on a prepared
+    connection (:func:`mapper.grid.prepare`)."""
     from mapper.areas import get as get_area
-    from mapper.grid import prepare
-    from mapper.store import open_store
 
-    with open_store(db) as con:
-        prepare(con)
-        areas = [get_area(con, n) for n in names]
-        series = all_series(con, areas)
-        page = changes(con, areas, previous_site)
+    areas = [get_area(con, n) for n in names]
+    series = all_series(con, areas)
+    page = changes(con, areas, previous_site)
     return SiteHistory({n: timeline(series.get(n)) for n in names}, page)
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import duckdb
+
 from mapper import ATTRIBUTION, sql
 from mapper.store import open_store
 
@@ -15,10 +17,15 @@ def _iso(value: Any) -> str | None:
 def stats(db: str | None = None) -> dict[str, Any]:
     """Everything ``camdensity stats`` shows, as one JSON-ready dictionary."""
     with open_store(db) as con:
-        totals = sql.rows(con, "stats-totals")[0]
-        breakdown = sql.rows(con, "stats-breakdown")
-        sources = sql.rows(con, "stats-sources")
-        per_source = sql.rows(con, "stats-source-breakdown")
+        return stats_of(con)
+
+
+def stats_of(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """:func:`stats` on an open store connection."""
+    totals = sql.rows(con, "stats-totals")[0]
+    breakdown = sql.rows(con, "stats-breakdown")
+    sources = sql.rows(con, "stats-sources")
+    per_source = sql.rows(con, "stats-source-breakdown")
     n = int(totals["cameras"])
 
     def share(k: str) -> float:

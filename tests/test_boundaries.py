@@ -521,15 +521,20 @@ def test_site_config_compare_names_take_relation_ids(
 ) -> None:
     from mapper.errors import AmbiguousArea
     from mapper.site_build import _named
+    from mapper.store import open_store
+
+    def _named_in(db: Path, names: list[str]) -> list[str]:
+        with open_store(db) as con:
+            return _named(con, names)
 
     db = tmp_path / "s.duckdb"
     assert (
         invoke("area", "from-pbf", twice["both"], "--admin-level", "10", "--db", db).exit_code == 0
     )
-    got = _named(str(db), [f"relation/{FONTVIEILLE_2}", "Atlantis", "relation/1"])
+    got = _named_in(db, [f"relation/{FONTVIEILLE_2}", "Atlantis", "relation/1"])
     assert got == [f"Fontvieille (relation {FONTVIEILLE_2})"]
     with pytest.raises(AmbiguousArea, match="'Larvotto' matches 2 areas"):
-        _named(str(db), ["Larvotto"])
+        _named_in(db, ["Larvotto"])
 
 
 def test_display_names_are_a_function_of_the_set() -> None:
