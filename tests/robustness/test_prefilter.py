@@ -60,7 +60,9 @@ def _lines(text: str) -> list[str]:
     return [line for line in text.splitlines() if line.strip()]
 
 
-@pytest.mark.parametrize("guard", [True, False], ids=["guarded", "unguarded"])
+@pytest.mark.parametrize(
+    "guard", [True, pytest.param(False, marks=pytest.mark.slow)], ids=["guarded", "unguarded"]
+)  # without the guard (the pre-filter's own bounds alone): the slow tier
 @pytest.mark.parametrize("c", HOSTILE, ids=lambda c: c.name)
 def test_a_hostile_blob_is_one_error_within_bounds(
     c: Hostile, guard: bool, files: Callable[[Hostile], Path], monaco_seed: Path, tmp_path: Path
