@@ -258,8 +258,15 @@ def _share(part: float, whole: float) -> float | None:
 
 
 def cell_polygons(cells: Sequence[str]) -> Geoms:
-    rings = [[(lng, lat) for lat, lng in h3.cell_to_boundary(c)] for c in cells]
-    return np.array([shapely.Polygon(r) for r in rings], dtype=object)
+    """Each cell's hexagon (or pentagon, or a cell with extra vertices where it crosses an
+    icosahedron edge) as a shapely polygon, built in one vectorised call."""
+    if not len(cells):
+        return np.empty(0, dtype=object)
+    rings = [h3.cell_to_boundary(c) for c in cells]
+    sizes = np.fromiter((len(r) for r in rings), np.intp, len(rings))
+    latlng = np.array([p for r in rings for p in r], np.float64)
+    which = np.repeat(np.arange(len(rings)), sizes)
+    return np.asarray(shapely.polygons(shapely.linearrings(latlng[:, ::-1], indices=which)))
 
 
 @dataclass
