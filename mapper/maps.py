@@ -29,7 +29,7 @@ import duckdb
 import folium
 import folium.plugins
 import h3
-from branca.element import Figure, MacroElement
+from branca.element import Element, Figure, MacroElement
 from folium.elements import JSCSSMixin
 from jinja2 import Template
 
@@ -170,7 +170,38 @@ class Panel:
     coverage: coverage.Coverage | None = None
 
 
-class CameraLayers(JSCSSMixin, MacroElement):
+class _Rendered(Element):
+    """Text already rendered, placed in the figure as it is."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+    def render(self, **kwargs: Any) -> str:
+        return self.text
+
+
+class _RenderedOnce(MacroElement):
+    """A MacroElement whose macros' output goes into the figure as text. branca's own
+    ``render`` wraps each output in ``Element(text)``, which compiles it as a Jinja template
+    again: for a map's payload, a megabyte of JSON lexed as a template for nothing (and the
+    reason :func:`safe_json` escapes what would open a tag; it still does)."""
+
+    def render(self, **kwargs: Any) -> Any:  # None, as branca's MacroElement.render
+        figure = self.get_root()
+        assert isinstance(figure, Figure), "CameraLayers renders inside a Figure"
+        module = self._template.module.__dict__
+        for part, target in (("header", figure.header), ("html", figure.html),
+                             ("script", figure.script)):  # fmt: skip
+            macro = module.get(part)
+            if macro is not None:
+                target.add_child(_Rendered(str(macro(self, kwargs))), name=self.get_name())
+        for element in self._children.values():
+            element.render(**kwargs)
+        return None
+
+
+class CameraLayers(JSCSSMixin, _RenderedOnce):
     """Hexagons, boundary, clustered camera markers, view cones, legend and title."""
 
     _template = Template((resource_dir("web") / "templates" / "camera_layers.js.j2").read_text())
