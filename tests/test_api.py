@@ -777,6 +777,7 @@ def test_fetch_matches_the_clis_fetch(online: FakeOSM, tmp_path: Path) -> None:
 # --------------------------------------------------------------------------------- docs
 
 
+@pytest.mark.slow  # every method is checked against its command by the quick tier
 def test_docs_api_examples_run(online: FakeOSM, tmp_path: Path, monkeypatch: Any) -> None:
     """Every ``>>>`` example of docs/api.md, in order, from a folder laid out as a checkout
     (``data`` and ``examples`` linked, ``build`` empty)."""

@@ -79,6 +79,7 @@ def test_downloads_hold_the_public_cameras(demo_site: Path) -> None:
     assert len(csv_lines) == 1 + len(doc["features"])
 
 
+@pytest.mark.slow  # two fresh stores, two builds
 def test_build_is_deterministic(tmp_path: Path) -> None:
     cfg = tmp_path / "small.toml"
     samples = ROOT / "data" / "samples"

@@ -55,6 +55,7 @@ def test_names_that_are_no_area_names_are_refused(named_store: Path) -> None:
     assert digest(named_store) == before
 
 
+@pytest.mark.slow  # the quick tier: test_site's slugs and test_xss's pages of hostile titles
 def test_site_files_from_hostile_names_are_safe_distinct_and_inside(
     named_store: Path, tmp_path: Path
 ) -> None:
