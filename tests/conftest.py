@@ -36,6 +36,16 @@ def pytest_configure(config: pytest.Config) -> None:
     settings.load_profile(os.environ.get("CAMDENSITY_HYPOTHESIS", "dev"))
 
 
+def halves(values: Any, ids: Any = None) -> list[Any]:
+    """``values`` as parameters with every other one (the second, fourth, ...) marked slow:
+    the quick tier runs a fixed half of a large family of cases, the slow tier all of them."""
+    out = []
+    for i, v in enumerate(values):
+        marks = [pytest.mark.slow] if i % 2 else []
+        out.append(pytest.param(v, id=ids(v) if ids else None, marks=marks))
+    return out
+
+
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "data" / "samples"
 OSM = SAMPLES / "osm"

@@ -400,6 +400,7 @@ def test_inline_map_in_chromium_makes_no_request(tmp_path: Path) -> None:
     assert state["icon"].startswith("data:image/png;base64,")  # Leaflet's default marker
 
 
+@pytest.mark.slow  # the inline and linked maps in Chromium: the quick tier
 @pytest.mark.browser
 def test_lean_inline_map_in_chromium(tmp_path: Path) -> None:
     out = tmp_path / "lean.html"
@@ -427,6 +428,7 @@ def test_linked_site_in_chromium_loads_only_its_own_files(tmp_path: Path) -> Non
     assert state["icon"].startswith(site.as_uri() + "/assets/leaflet@1.9.3/dist/images/marker-icon")
 
 
+@pytest.mark.slow  # the inline and linked maps in Chromium: the quick tier
 @pytest.mark.browser
 def test_dual_map_in_chromium(tmp_path: Path) -> None:
     out = tmp_path / "dual.html"

@@ -411,6 +411,7 @@ def test_site_timeline_and_changes_since_the_previous_build(tmp_path: Path) -> N
     assert "No public camera was added, removed or retagged." in third
 
 
+@pytest.mark.slow  # the changes page itself: the previous test, in the quick tier
 def test_site_changes_count_private_cameras_only(tmp_path: Path) -> None:
     """A later snapshot (invented from the 2020 extract) removes one public camera and moves
     another indoors: the page links the removed one and only counts the private one."""

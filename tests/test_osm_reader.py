@@ -16,7 +16,7 @@ from mapper.errors import InputError
 from mapper.progress import _offset
 from mapper.sources import Element, Extract, _blocks, _guard, read_file
 from mapper.sources import osm as reader
-from tests.conftest import HELSINKI, LONDON, MONACO, MUNICH, OSM, ROOT, SAMPLES, invoke
+from tests.conftest import HELSINKI, LONDON, MONACO, MUNICH, OSM, ROOT, SAMPLES, halves, invoke
 from tests.robustness.pbfcodec import blobs
 from tests.robustness.sparse import CAMERAS as SPARSE_CAMERAS
 from tests.robustness.sparse import sparse_pbf
@@ -71,7 +71,7 @@ def _cameras(elements: list[Element]) -> set[Camera]:
 @pytest.mark.parametrize(
     "include_speed", [False, pytest.param(True, marks=pytest.mark.slow)]
 )  # with speed cameras: the slow tier (and test_the_prefilter_changes_no_camera, below)
-@pytest.mark.parametrize("path", PBFS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", halves(PBFS, lambda p: p.name))  # every one: slow tier
 def test_every_shipped_pbf_gives_the_cameras_of_an_independent_read(
     path: Path, include_speed: bool
 ) -> None:
@@ -255,7 +255,9 @@ def sparse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return p
 
 
-@pytest.mark.parametrize("include_speed", [False, True])
+@pytest.mark.parametrize(
+    "include_speed", [False, pytest.param(True, marks=pytest.mark.slow)]
+)  # fmt: skip  (with speed cameras: the slow tier)
 @pytest.mark.parametrize("name", [p.name for p in PBFS + TILES] + ["sparse"])
 def test_the_prefilter_changes_no_camera(
     name: str, include_speed: bool, sparse: Path, monkeypatch: pytest.MonkeyPatch
