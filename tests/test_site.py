@@ -7,6 +7,7 @@ import json
 import re
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlparse
@@ -23,14 +24,37 @@ ARTIFACTS = ROOT / "build" / "test-artifacts"
 LINK = re.compile(r"""(?:href|src)\s*=\s*"([^"]+)\"""")
 
 
-@pytest.fixture(scope="session")
-def demo_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    base = tmp_path_factory.mktemp("site")
+#: Full pages (a map and downloads) in the quick tier's demo site: the five compared cities
+#: and the busiest areas. The demo's own setting (every area) is built by the slow tier.
+QUICK_MAPS = 8
+
+
+def _build_demo(base: Path, maps: int | None) -> Path:
+    """The demo config built into a fresh store; ``maps``: its ``maps`` setting changed (a
+    copy of the config, its paths made absolute)."""
+    config = DEMO
+    if maps is not None:
+        text = DEMO.read_text(encoding="utf-8").replace('"../', f'"{ROOT.as_posix()}/')
+        assert '"..' not in text
+        head, sep, rest = text.partition("\n\n")  # the comment and the title, then the rest
+        config = base / "demo.toml"
+        config.write_text(f"{head}\nmaps = {maps}{sep}{rest}", encoding="utf-8")
     out = base / "site"
-    r = invoke("site", "--config", str(DEMO), "--out", str(out), "--tiles", "none", "--db",
+    r = invoke("site", "--config", str(config), "--out", str(out), "--tiles", "none", "--db",
                str(base / "demo.duckdb"))  # fmt: skip
     assert r.exit_code == 0, r.stderr
     return out
+
+
+@pytest.fixture(scope="session")
+def demo_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _build_demo(tmp_path_factory.mktemp("site"), QUICK_MAPS)
+
+
+@pytest.fixture(scope="session")
+def full_demo_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo exactly as ``make demo`` builds it (every area with its map)."""
+    return _build_demo(tmp_path_factory.mktemp("site-full"), None)
 
 
 def _pages(site: Path) -> list[Path]:
@@ -42,6 +66,11 @@ def test_pages_exist(demo_site: Path) -> None:
         assert (demo_site / name).is_file()
     areas = sorted((demo_site / "areas").glob("*.html"))
     assert len(areas) == 5 + 4 + 34 + 25  # Swiss cities, extracts, Zürich quarters, wards
+    maps = {p.stem for p in (demo_site / "maps").glob("*.html")} - {"compare"}
+    assert QUICK_MAPS <= len(maps) <= QUICK_MAPS + 5  # the busiest, and the compared ones
+    assert {slug(n) for n in ("Zürich", "Bern", "Genève", "Lausanne", "Basel")} <= maps
+    for a in areas:  # a full page links its map; the others say they have none
+        assert (f'src="../maps/{a.stem}.html"' in a.read_text(encoding="utf-8")) == (a.stem in maps)
     index = (demo_site / "index.html").read_text(encoding="utf-8")
     assert index.count("<tr>") == 1 + 9 + 1 + 59  # two tables with their header rows
     for name in ("Zürich", "Genève", "Munich old town (extract)", "Monaco (extract)"):
@@ -164,12 +193,12 @@ def test_only_http_links_from_data() -> None:
         assert safe_href(bad) is None
 
 
-@pytest.fixture(scope="module")
-def served(demo_site: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The site under a sub-path of a local HTTP server on 127.0.0.1."""
-    root = tmp_path_factory.mktemp("www")
+@contextmanager
+def _serve(site: Path, root: Path) -> Iterator[str]:
+    """``site`` under a sub-path of a local HTTP server on 127.0.0.1 (files linked in
+    ``root``)."""
     (root / "sub" / "path").mkdir(parents=True)
-    (root / "sub" / "path" / "site").symlink_to(demo_site, target_is_directory=True)
+    (root / "sub" / "path" / "site").symlink_to(site, target_is_directory=True)
     handler = functools.partial(_QuietHandler, directory=str(root))
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     t = threading.Thread(target=server.serve_forever, daemon=True)
@@ -181,13 +210,20 @@ def served(demo_site: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         server.server_close()
 
 
+@pytest.fixture(scope="module")
+def served(demo_site: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with _serve(demo_site, tmp_path_factory.mktemp("www")) as base:
+        yield base
+
+
 class _QuietHandler(SimpleHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002
         return
 
 
 #: A page of each kind: the overview, comparison, about and changes pages, and the page of
-#: an area of each group (a city, an extract, a Zürich quarter, a City of London ward).
+#: an area of each group (a city, an extract, a Zürich quarter, a City of London ward),
+#: with its map or without one (test_pages_exist checks which).
 EACH_KIND = ["index.html", "compare.html", "about.html", "changes.html"] + [
     f"areas/{slug(n)}.html" for n in ("Zürich", "Monaco (extract)", "Altstetten", "Aldgate")
 ]
@@ -206,7 +242,7 @@ def _in_chromium(demo_site: Path, base: str, pages: list[str]) -> None:
         log = PageLog(page)
         for rel in pages:
             page.goto(urljoin(base, rel), wait_until="load")
-            if rel.startswith("areas/") or rel == "compare.html":
+            if page.locator("iframe.map").count():  # an area page with its map, compare
                 frame = page.frame_locator("iframe.map")
                 frame.locator("path.leaflet-interactive").first.wait_for(timeout=20000)
         assert log.errors == [], log.errors[:5]
@@ -231,9 +267,14 @@ def test_each_kind_of_page_in_chromium(demo_site: Path, served: str, how: str) -
 @pytest.mark.slow
 @pytest.mark.browser
 @pytest.mark.parametrize("how", ["file", "http"])
-def test_every_page_in_chromium(demo_site: Path, served: str, how: str) -> None:
-    base = demo_site.as_uri() + "/" if how == "file" else served
-    _in_chromium(demo_site, base, _site_pages(demo_site))
+def test_every_page_in_chromium(full_demo_site: Path, how: str, tmp_path: Path) -> None:
+    """Every page of the demo as ``make demo`` builds it, every area with its map."""
+    assert len(list((full_demo_site / "maps").glob("*.html"))) == 68 + 1  # and compare
+    if how == "file":
+        _in_chromium(full_demo_site, full_demo_site.as_uri() + "/", _site_pages(full_demo_site))
+        return
+    with _serve(full_demo_site, tmp_path) as base:
+        _in_chromium(full_demo_site, base, _site_pages(full_demo_site))
 
 
 @pytest.mark.browser
