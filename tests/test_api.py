@@ -697,6 +697,7 @@ boundary = "{BOUNDARIES / "basel.geojson"}"
 """
 
 
+@pytest.mark.slow  # the site itself: test_site.py, quick
 def test_site_is_the_clis_site(tmp_path: Path) -> None:
     config = tmp_path / "site.toml"
     config.write_text(SITE_CONFIG, encoding="utf-8")

@@ -75,6 +75,7 @@ def test_show_private_draws_them(areas_store: Path, tmp_path: Path) -> None:
     assert len(d["cameras"]) == _cameras(areas_store, "Zürich")[0]
 
 
+@pytest.mark.slow  # side by side: test_api's map files and test_site's compare page, quick
 def test_two_and_five_areas_share_one_scale(areas_store: Path, tmp_path: Path) -> None:
     two = payloads(_map(areas_store, tmp_path / "2.html", "Zürich", "Genève"))
     assert len(two) == 2 and two[0]["edges"] == two[1]["edges"]

@@ -258,7 +258,7 @@ def sparse(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.mark.parametrize(
     "include_speed", [False, pytest.param(True, marks=pytest.mark.slow)]
 )  # fmt: skip  (with speed cameras: the slow tier)
-@pytest.mark.parametrize("name", [p.name for p in PBFS + TILES] + ["sparse"])
+@pytest.mark.parametrize("name", halves([p.name for p in PBFS + TILES] + ["sparse"]))
 def test_the_prefilter_changes_no_camera(
     name: str, include_speed: bool, sparse: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

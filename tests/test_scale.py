@@ -70,6 +70,7 @@ def big_site(big_store: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+@pytest.mark.slow  # a 2,100-area site; the area set's choice: the next test, quick
 def test_an_area_set_publishes_every_area_and_maps_only_the_busiest(big_site: Path) -> None:
     pages = sorted((big_site / "areas").glob("*.html"))
     assert len(pages) == 6 * COPIES

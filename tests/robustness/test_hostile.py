@@ -160,6 +160,7 @@ def _osm_copies(folder: Path) -> list[tuple[Path, str]]:
     return out
 
 
+@pytest.mark.slow  # every shipped file passes the guard on its way in: test_osm_reader.py
 def test_no_real_file_is_refused(tmp_path: Path) -> None:
     for path, fmt in _osm_copies(tmp_path):
         _guard.check(str(path), fmt)
@@ -181,7 +182,7 @@ def test_the_bound_is_where_it_says(tmp_path: Path, monkeypatch: pytest.MonkeyPa
             _guard.check(str(p), "osm.gz")
 
 
-@pytest.mark.parametrize("kind", ["gz", "bz2"])
+@pytest.mark.parametrize("kind", ["gz", pytest.param("bz2", marks=pytest.mark.slow)])
 def test_every_stream_is_inflated(kind: str, tmp_path: Path) -> None:
     """A bomb in a second stream is found (libosmium reads every stream); a file of several
     streams is otherwise read, and bytes after the last stream are left to libosmium."""
