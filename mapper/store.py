@@ -89,7 +89,10 @@ def _connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
         return duckdb.connect(str(path), read_only=read_only)
     except duckdb.Error as exc:
         text = str(exc)
-        if "lock" in text.lower():
+        # DuckDB's own words for a file another process holds ("Could not set lock on file
+        # ...: Conflicting lock is held in ..."); not any message with "lock" in it (a
+        # damaged file's "checksum ... in block" would read as a store in use).
+        if "Could not set lock on file" in text or "Conflicting lock" in text:
             raise StoreLocked(
                 f"store is in use by another camdensity process ({path}); "
                 "wait for it to finish or pass another --db"

@@ -169,6 +169,19 @@ def test_locked_store(held_lock: Path) -> None:
     assert digest(held_lock) == before
 
 
+def test_a_damaged_store_is_not_called_one_in_use(seeded: Path) -> None:
+    """DuckDB's checksum error names the damaged "block"; it once read as a store held by
+    another process, as every message with "lock" in it did."""
+    data = bytearray(seeded.read_bytes())
+    for offset in (3 * 4096 + 200, 3 * 4096 + 201):  # the first block after the headers
+        data[offset] ^= 0xFF
+    seeded.write_bytes(bytes(data))
+    r = invoke("stats", "--db", str(seeded))
+    assert r.exit_code == 1
+    _assert_one_error(r.stderr, "cannot open store", "Corrupt database file")
+    assert "in use" not in r.stderr
+
+
 def test_spatial_extension_unavailable(seeded: Path, tmp_path: Path) -> None:
     """No extension wheel, nothing installed under $HOME, no network: a clear message."""
     code = (
