@@ -133,9 +133,6 @@ def export(fmt: str, out: str, db: str | None = None, *, public_only: bool = Fal
     elif fmt == "geojson":
         write_geojson(rows, target)
     else:
-        s = scratch()
-        try:
+        with scratch() as s:
             write_geoparquet(s, table, target)
-        finally:
-            s.close()
     return n

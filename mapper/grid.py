@@ -41,7 +41,7 @@ from h3.api import basic_int
 from mapper import sql
 from mapper.areas import get as get_area
 from mapper.errors import InputError, StoreError, StoreLocked
-from mapper.store import load_spatial, open_store, state, transaction
+from mapper.store import ensure_spatial, once_per_database, open_store, state, transaction
 
 MIN_RES, MAX_RES = 5, 12
 STORE_RES = 9
@@ -89,6 +89,8 @@ def register_h3(con: duckdb.DuckDBPyConnection) -> None:
     """Register the per-cell h3 UDFs (outline, cover of an area) on a connection."""
     from duckdb.func import PythonUDFType
 
+    if not once_per_database(con, "h3"):
+        return
     con.create_function(
         "h3_boundary_wkt", _boundary_wkt, [VARCHAR], VARCHAR, type=PythonUDFType.ARROW
     )
@@ -98,7 +100,7 @@ def register_h3(con: duckdb.DuckDBPyConnection) -> None:
 def prepare(con: duckdb.DuckDBPyConnection) -> None:
     """Spatial, the h3 UDFs, the shared area macro and the cell views, for the grid, compare
     and area queries."""
-    load_spatial(con)
+    ensure_spatial(con)
     sql.run(con, "macro-area-cameras")
     prepare_cells(con)
 

@@ -13,7 +13,6 @@ import re
 import shutil
 import unicodedata
 from collections.abc import Sequence
-from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -296,8 +295,8 @@ def render_site(
     if not areas:
         raise InputError("no areas to publish: add areas (camdensity area add) or use --config")
     env = _env()
-    # Everything the pages show is read over one store connection (spatial loaded once:
-    # its signature check costs about 0.4 CPU-s a load), closed before anything is written.
+    # Everything the pages show is read over one store connection, closed before anything
+    # is written.
     with open_store(db) as con:
         prepare(con)
         named = _named(con, compare)
@@ -314,9 +313,7 @@ def render_site(
     (out / "maps").mkdir(parents=True, exist_ok=True)
     pages: list[str] = []
     tables = []
-    # one in-memory DuckDB with spatial writes every area's GeoParquet: loading the extension
-    # costs a few tenths of a second each time
-    with closing(scratch()) as parquet:
+    with scratch() as parquet:
         for g in groups:
             rows = []
             for r in g.comparison.rows:
