@@ -182,7 +182,7 @@ def _quoted(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _attach(path: Path, write: bool) -> tuple[duckdb.DuckDBPyConnection, str]:
+def _attach(path: Path, write: bool) -> tuple[duckdb.DuckDBPyConnection, str, _Instance]:
     """A new connection of the shared instance whose default database is the store file."""
     global _INSTANCE
     inst = _instance()
@@ -214,14 +214,13 @@ def _attach(path: Path, write: bool) -> tuple[duckdb.DuckDBPyConnection, str]:
             con.close()
             raise
         _CONNECTIONS.add(id(con))
-    return con, key
+    return con, key, inst
 
 
-def _detach(con: duckdb.DuckDBPyConnection, key: str) -> None:
-    """Close ``con``; the last connection to a file detaches it (and so checkpoints it and
-    releases its lock)."""
+def _detach(con: duckdb.DuckDBPyConnection, key: str, inst: _Instance) -> None:
+    """Close ``con`` (of ``inst``); the last connection to a file detaches it (and so
+    checkpoints it and releases its lock)."""
     global _INSTANCE
-    inst = _instance()
     with _INSTANCE_LOCK:
         _CONNECTIONS.discard(id(con))
         alias, write, users = inst.attached[key]
@@ -239,7 +238,7 @@ def _detach(con: duckdb.DuckDBPyConnection, key: str) -> None:
         except duckdb.Error:
             # The database is no use any more (DuckDB invalidates it after a fatal error):
             # the next store opened in this process gets a new one.
-            if not inst.attached:
+            if not inst.attached and _INSTANCE is inst:
                 _INSTANCE = None
             raise
 
@@ -287,7 +286,7 @@ def open_store(
         raise StoreError(f"no store at {path}: run 'camdensity ingest FILE' first, or pass --db")
     if path.exists() and path.is_dir():
         raise StoreError(f"{path} is a folder, not a store file; pass another --db")
-    con, key = _attach(path, write)
+    con, key, inst = _attach(path, write)
     try:
         current = _version(con, path)
         if current is not None and current > SCHEMA_VERSION:
@@ -307,7 +306,7 @@ def open_store(
             _migrate(con, current)
         yield con
     finally:
-        _detach(con, key)
+        _detach(con, key, inst)
 
 
 @contextmanager

@@ -105,6 +105,14 @@ def samples_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
+def seeded(tmp_path: Path) -> Path:
+    """A new store of the Monaco extract's cameras, the test's own."""
+    db = tmp_path / "s.duckdb"
+    assert invoke("ingest", "--db", str(db), str(MONACO)).exit_code == 0
+    return db
+
+
+@pytest.fixture
 def store_copy(samples_store: Path, tmp_path: Path) -> Path:
     """A private, writable copy of the samples store."""
     db = tmp_path / "copy.duckdb"

@@ -64,13 +64,6 @@ def _bad_files(tmp: Path) -> dict[str, tuple[Path, str]]:
     return files
 
 
-@pytest.fixture
-def seeded(tmp_path: Path) -> Path:
-    db = tmp_path / "s.duckdb"
-    assert invoke("ingest", "--db", str(db), str(MONACO)).exit_code == 0
-    return db
-
-
 @pytest.mark.parametrize(
     "name",
     ["empty.osm.pbf", "truncated.osm.pbf", "random.osm.pbf", "notosm.json", "list.json",

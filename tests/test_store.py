@@ -14,7 +14,7 @@ import pytest
 
 from mapper import compare, store
 from mapper.errors import StoreLocked
-from tests.conftest import MONACO, ROOT, invoke
+from tests.conftest import ROOT
 
 
 @pytest.fixture
@@ -34,10 +34,8 @@ def fresh(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Any]]:
 
 
 @pytest.fixture
-def monaco(tmp_path: Path) -> Path:
-    db = tmp_path / "monaco.duckdb"
-    assert invoke("ingest", "--db", str(db), str(MONACO)).exit_code == 0
-    return db
+def monaco(seeded: Path) -> Path:
+    return seeded
 
 
 def _other_process(code: str, db: Path) -> subprocess.CompletedProcess[str]:
