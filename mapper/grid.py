@@ -6,21 +6,23 @@ about 7 in cell area, so a city gets between ~700 and 5,000 cells: Zürich (88 k
 resolution 9 (969 cells once clipped), the City of London (2.9 km²) resolution 11 and a
 0.5 km² Monaco quarter resolution 12.
 
-Cells are stored once, on first use. The cell of a camera position at a resolution is
-``h3.latlng_to_cell`` at that resolution (never the parent of a finer cell: H3 children do
-not nest in their parent), kept as UBIGINT in ``point_cells`` (schema v5), keyed by the
-position itself, so a camera that a newer snapshot moves simply has no cell yet. The first
+Cells are stored once, on first use, as a column of each camera. The cell of a camera at a
+resolution is ``h3.latlng_to_cell`` of its position at that resolution (never the parent of
+a finer cell: H3 children do not nest in their parent), kept as UBIGINT in
+``cameras.cells`` (schema v7: one element per resolution 5 to 12, NULL until computed). A
+camera row written anew (a newer snapshot that moves it) starts without cells. The first
 query at a resolution (``grid``, ``compare``, a map, the site) computes the cells of the
-positions that lack one, in one vectorised call (h3ronpy, whose ids a test checks against
-h3-py on every shipped camera at every resolution 5-12), uses them at once from a temporary
-table, and then keeps them in the store (best effort, like the grid cache: a store held by
-another process only means they are computed again next time). Later queries are plain
-joins: no query calls Python per camera. With the cells it records the store's state in
-``meta`` (``cells-R``), so that until the next write even the look for positions without a
-cell is skipped. Each distinct cell's area (``h3.cell_area``) is
-kept the same way, in ``cell_areas``; a cell's outline comes from ``h3.cell_to_boundary``
-once per distinct cell of a clipped grid. Cells of positions no camera holds any more stay
-in the store (a few bytes each) and are never read.
+cameras that lack one, in one vectorised call (h3ronpy, whose ids a test checks against
+h3-py on every shipped camera at every resolution 5-12), reads them at once through a
+temporary view of the cameras with those cells filled in, and then keeps them in the store
+(best effort, like the grid cache: a store held by another process only means they are
+computed again next time). Later queries group the cameras by the column: no join, and no
+query calls Python per camera. The store as of a date (``history.as_of``, a temporary
+table) gets its cells on the connection. Each distinct cell's area (``h3.cell_area``) is
+kept in ``cell_areas`` on first use too, with the store's state recorded in ``meta``
+(``cell-areas-R``), so that until the next write even the look for cells without an area
+is skipped; a cell's outline comes from ``h3.cell_to_boundary`` once per distinct cell of
+a clipped grid.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ import duckdb
 import h3
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import shapely
 from duckdb.sqltypes import BLOB, INTEGER, VARCHAR
 from h3.api import basic_int
@@ -106,10 +109,9 @@ def prepare(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def prepare_cells(con: duckdb.DuckDBPyConnection) -> None:
-    """The h3 UDFs and the cell views (``known_cells``, ``known_areas``: stored cells and those
-    computed on this connection): all the store's own grid needs. It has no geometry, so it
-    does without loading spatial (an 81 MB library: 0.35 to 0.6 s of every command that
-    loads it, measured here)."""
+    """The h3 UDFs and the cell tables of a connection (``known_areas``, ``fresh_cells``):
+    all the store's own grid needs. It has no geometry, so it does without loading spatial
+    (an 81 MB library: 0.35 to 0.6 s of the first command of a process that loads it)."""
     register_h3(con)
     sql.run(con, "cells-prepare")
 
@@ -118,14 +120,15 @@ def prepare_cells(con: duckdb.DuckDBPyConnection) -> None:
 @dataclass
 class Fresh:
     """What one connection computed and the store lacks, and which resolutions it has
-    made readable (``known_cells``, ``known_areas``)."""
+    made readable."""
 
-    cells: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=list)
+    cells: list[tuple[int, pa.Table]] = field(default_factory=list)  # res, (keys, cell)
     areas: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
     ready: set[int] = field(default_factory=set)
     areas_ready: set[int] = field(default_factory=set)
-    #: ``meta`` keys to set to a store state: every position had its cell then.
+    #: ``meta`` keys to set to a store state: every occupied cell had its area then.
     marks: list[tuple[str, int]] = field(default_factory=list)
+    view: bool = False  # the connection reads its cameras through the view with fresh cells
 
 
 #: Per open connection (weakly: a connection that goes away takes its entry with it).
@@ -141,41 +144,64 @@ def latlng_to_cells(lat: np.ndarray, lon: np.ndarray, res: int) -> np.ndarray:
     return np.asarray(coordinates_to_cells(lat, lon, res), dtype=np.uint64)
 
 
+def cells_to_text(cells: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """H3 ids as the text h3-py gives (lower-case hex), in one call."""
+    from h3ronpy import cells_to_string
+
+    if isinstance(cells, pa.ChunkedArray):
+        cells = cells.combine_chunks()
+    return cells_to_string(cells.cast(pa.uint64()))
+
+
 def cell_areas_km2(cells: np.ndarray) -> np.ndarray:
     """``h3.cell_area`` in km² of each distinct cell."""
     f = basic_int.cell_area
     return np.fromiter((f(c, "km^2") for c in cells.tolist()), np.float64, len(cells))
 
 
+def cell_column(res: int) -> dict[str, str]:
+    """The ``idents`` of a query that reads the cameras' cells at ``res`` (5 to 12)."""
+    return {"cell": f"h3_{check_resolution(res)}"}
+
+
+def _own(con: duckdb.DuckDBPyConnection) -> bool:
+    """The connection reads the store's own cameras (not a temporary table of a date)."""
+    return bool(sql.rows(con, "cells-own")[0]["own"])
+
+
+def release_view(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop the view of the cameras with fresh cells (before a temporary ``cameras`` of a
+    date takes its name); what was computed is still kept by :func:`keep`."""
+    fresh = _FRESH.get(con)
+    if fresh is not None and fresh.view:
+        sql.run(con, "cells-view-drop")
+        fresh.view = False
+        fresh.ready.clear()
+
+
 def ensure_cells(
     con: duckdb.DuckDBPyConnection, resolutions: Iterable[int], *, areas: bool = False
 ) -> None:
-    """Make every camera position's cell at each resolution readable in ``known_cells``
-    (and, with ``areas``, each occupied cell's area in ``known_areas``) on a prepared
-    connection. What the store lacks is computed here, once per connection; :func:`keep`
-    stores it."""
+    """Make every camera's cell at each resolution readable in ``cameras.cells`` (and, with
+    ``areas``, each occupied cell's area in ``known_areas``) on a prepared connection. What
+    the store lacks is computed here, once per connection; :func:`keep` stores it."""
     fresh = _FRESH.setdefault(con, Fresh())
+    own = _own(con)  # else a date's cameras, which may change on the connection: look again
     for res in sorted(set(resolutions)):
         check_resolution(res)
-        if res not in fresh.ready and not _complete(con, fresh, f"cells-{res}"):
-            missing = sql.run(con, "cells-missing", res=res).fetchnumpy()
-            lat = np.ascontiguousarray(missing["lat"], np.float64)
-            lon = np.ascontiguousarray(missing["lon"], np.float64)
-            if len(lat):
-                cells = latlng_to_cells(lat, lon, res)
-                con.register("cell_rows", {"lat": lat, "lon": lon, "cell": cells})
-                try:
-                    sql.run(con, "cells-add-fresh", res=res)
-                finally:
-                    con.unregister("cell_rows")
-                fresh.cells.append((res, lat, lon, cells))
+        if res not in fresh.ready or not own:
+            missing = sql.run_on(con, "cells-missing", cell_column(res)).to_arrow_table()
+            if missing.num_rows:
+                lat = missing["lat"].to_numpy()
+                lon = missing["lon"].to_numpy()
+                rows = missing.append_column("cell", pa.array(latlng_to_cells(lat, lon, res)))
+                _readable(con, fresh, res, rows, own)
             fresh.ready.add(res)
-        if (
-            areas
-            and res not in fresh.areas_ready
-            and not _complete(con, fresh, f"cell-areas-{res}")
-        ):
-            need = sql.run(con, "cells-missing-areas", res=res).fetchnumpy()["cell"]
+        if areas and (res not in fresh.areas_ready or not own):
+            if own and _complete(con, fresh, f"cell-areas-{res}"):
+                fresh.areas_ready.add(res)
+                continue
+            need = sql.run_on(con, "cells-missing-areas", cell_column(res)).fetchnumpy()["cell"]
             need = np.ascontiguousarray(need, np.uint64)
             if len(need):
                 km2 = cell_areas_km2(need)
@@ -188,8 +214,28 @@ def ensure_cells(
             fresh.areas_ready.add(res)
 
 
+def _readable(
+    con: duckdb.DuckDBPyConnection, fresh: Fresh, res: int, rows: pa.Table, own: bool
+) -> None:
+    """Cells just computed, readable as ``cameras.cells`` on ``con``: written into a
+    temporary ``cameras`` (the store as of a date), else put beside the store's cameras
+    in ``fresh_cells`` and read through the view ``cameras-view`` (and kept later)."""
+    con.register("cell_rows", rows)
+    try:
+        if not own:
+            sql.run_on(con, "cells-fill", cell_column(res))
+            return
+        sql.run(con, "cells-add-fresh", res=res)
+        fresh.cells.append((res, rows))
+        if not fresh.view:
+            sql.run(con, "cells-view")
+            fresh.view = True
+    finally:
+        con.unregister("cell_rows")
+
+
 def _complete(con: duckdb.DuckDBPyConnection, fresh: Fresh, key: str) -> bool:
-    """True when the store says every position has what ``key`` names, in its current
+    """True when the store says every occupied cell has what ``key`` names, in its current
     state; else False, and the key is marked for :func:`keep` when the connection reads the
     store's own cameras (what is missing now is about to be computed)."""
     row = sql.rows(con, "cells-complete", key=key)[0]
@@ -215,12 +261,12 @@ def keep(db: str | None, con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _store(con: duckdb.DuckDBPyConnection, fresh: Fresh) -> None:
-    """Write computed cells (inside the caller's transaction); rows that another process
-    stored meanwhile are not written twice."""
-    for res, lat, lon, cells in fresh.cells:
-        con.register("cell_rows", {"lat": lat, "lon": lon, "cell": cells})
+    """Write computed cells (inside the caller's transaction); a camera moved or gone
+    meanwhile is left alone, an area stored meanwhile is not written twice."""
+    for res, rows in fresh.cells:
+        con.register("cell_rows", rows)
         try:
-            sql.run(con, "cells-keep", res=res)
+            sql.run_on(con, "cells-fill", cell_column(res))
         finally:
             con.unregister("cell_rows")
     for cells, km2 in fresh.areas:
@@ -234,14 +280,12 @@ def _store(con: duckdb.DuckDBPyConnection, fresh: Fresh) -> None:
 
 
 def store_cells(db: str | None, resolutions: Iterable[int], *, areas: bool = True) -> None:
-    """Compute and store the cells of every camera at ``resolutions`` now, on a connection
-    that writes (for tools and benchmarks; the commands do it on first use)."""
-    with open_store(db, write=True) as con:
-        prepare(con)
+    """Compute and store the cells of every camera at ``resolutions`` now (for tools and
+    benchmarks; the commands do it on first use)."""
+    with open_store(db) as con:
+        prepare_cells(con)
         ensure_cells(con, resolutions, areas=areas)
-        fresh = _FRESH.pop(con)
-        with transaction(con, changes_data=False):
-            _store(con, fresh)
+    keep(db, con)
 
 
 @dataclass
@@ -279,7 +323,7 @@ def area_grid(
 ) -> list[dict[str, Any]]:
     """Compute (no cache) the grid of an area on a prepared connection."""
     ensure_cells(con, [res])
-    return _rows(sql.run(con, "grid-area", area_id=area["id"], res=res))
+    return _rows(sql.run_on(con, "grid-area", cell_column(res), area_id=area["id"], res=res))
 
 
 def grid(db: str | None, area_name: str | None = None, res: int | None = None) -> Grid:
@@ -318,7 +362,17 @@ def store_grid(con: duckdb.DuckDBPyConnection, res: int) -> list[dict[str, Any]]
     """Every occupied cell of the store at ``res`` on a connection with the cells prepared
     (:func:`prepare_cells`)."""
     ensure_cells(con, [res], areas=True)
-    return _rows(sql.run(con, "grid-store", res=res))
+    rows: list[dict[str, Any]] = store_table(con, res).to_pylist()
+    return rows
+
+
+def store_table(con: duckdb.DuckDBPyConnection, res: int) -> pa.Table:
+    """``store_grid`` as an Arrow table (``COLUMNS``), its cells in id order."""
+    fresh = _FRESH.get(con)
+    areas = "known_areas" if fresh is not None and fresh.areas else "cell_areas"
+    table = sql.run_on(con, "grid-store", {**cell_column(res), "areas": areas}).to_arrow_table()
+    table = table.take(pc.sort_indices(table["cell"]))
+    return table.set_column(0, "h3", cells_to_text(table["cell"]))
 
 
 def _cache(db: str | None, area_id: int, res: int, now: int, rows: list[dict[str, Any]]) -> None:

@@ -140,6 +140,9 @@ def parse_date(text: str, what: str = "date") -> datetime:
 
 def as_of(con: duckdb.DuckDBPyConnection, at: datetime) -> None:
     """From now on, this connection's ``cameras`` are the store's as of ``at``."""
+    from mapper.grid import release_view
+
+    release_view(con)
     sql.run(con, "macro-cameras-at")
     sql.run(con, "history-as-of", at=at)
 

@@ -10,7 +10,9 @@ A file holds named blocks in the aiosql style::
 Parameters are DuckDB named parameters (``$name``), declared on the ``-- params:`` line and
 checked when the file loads (every declared name is used, every used name is declared) and
 again when the query runs (the caller passes exactly those names). Values never enter SQL
-text; identifiers go through :func:`quote_ident`.
+text; identifiers go through :func:`quote_ident`: a column the caller chooses (a camera's
+cell at one resolution) is ``{name}``, declared on an ``-- idents:`` line, checked alike and
+given to :func:`run_on` (a plain lower-case name, or the query fails).
 """
 
 from __future__ import annotations
@@ -29,6 +31,10 @@ from mapper._resources import resource_dir
 _NAME = re.compile(r"^--\s*name:\s*([a-z0-9][a-z0-9_-]*)\s*$")
 _PARAMS = re.compile(r"^--\s*params:\s*(.*)$")
 _BIND = re.compile(r"^--\s*bind:\s*(relation)\s*$")
+_IDENTS = re.compile(r"^--\s*idents:\s*(.*)$")
+# {name}: an identifier (a column) chosen by the caller, declared on '-- idents:'.
+_IDENT_USED = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
+_IDENT_VALUE = re.compile(r"^[a-z_][a-z0-9_]*$")
 # $name outside of string literals; our queries keep literals simple (no '$' inside them).
 _USED = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 
@@ -47,6 +53,9 @@ class Query:
     #: ``-- bind: relation``: scalar parameters travel as a one-row relation, not as bound
     #: values (see :func:`_as_relation`); for queries whose parameters may be subqueries.
     relation: bool = False
+    #: ``-- idents: name``: ``{name}`` in the SQL is a column name the caller chooses
+    #: (``run(..., idents={"name": "h3_9"})``), quoted by :func:`quote_ident`.
+    idents: frozenset[str] = frozenset()
 
 
 def _parse(file: str, text: str) -> list[Query]:
@@ -54,6 +63,7 @@ def _parse(file: str, text: str) -> list[Query]:
     name: str | None = None
     doc: list[str] = []
     params: set[str] = set()
+    idents: set[str] = set()
     relation = False
     body: list[str] = []
 
@@ -70,7 +80,13 @@ def _parse(file: str, text: str) -> list[Query]:
             raise QueryFileError(
                 f"{file}: query '{name}' declares params {sorted(params)} but uses {sorted(used)}"
             )
-        blocks.append(Query(name, file, " ".join(doc).strip(), frozenset(params), sql, relation))
+        named = set(_IDENT_USED.findall(sql))
+        if named != idents:
+            raise QueryFileError(
+                f"{file}: query '{name}' declares idents {sorted(idents)} but uses {sorted(named)}"
+            )
+        blocks.append(Query(name, file, " ".join(doc).strip(), frozenset(params), sql, relation,
+                            frozenset(idents)))  # fmt: skip
 
     in_header = False
     for line in text.splitlines():
@@ -78,13 +94,16 @@ def _parse(file: str, text: str) -> list[Query]:
         if m:
             flush()
             name, doc, params, body, in_header = m.group(1), [], set(), [], True
-            relation = False
+            relation, idents = False, set()
             continue
         stripped = line.strip()
         if in_header and stripped.startswith("--"):
             pm = _PARAMS.match(stripped)
+            im = _IDENTS.match(stripped)
             if pm:
                 params = {p.strip() for p in pm.group(1).split(",") if p.strip()}
+            elif im:
+                idents = {p.strip() for p in im.group(1).split(",") if p.strip()}
             elif _BIND.match(stripped):
                 relation = True
             else:
@@ -126,16 +145,38 @@ def _check(q: Query, params: Mapping[str, Any]) -> None:
 
 def run(con: duckdb.DuckDBPyConnection, name: str, /, **params: Any) -> duckdb.DuckDBPyConnection:
     """Execute a named query with its declared parameters bound."""
+    return run_on(con, name, {}, **params)
+
+
+def run_on(
+    con: duckdb.DuckDBPyConnection, name: str, idents: Mapping[str, str], /, **params: Any
+) -> duckdb.DuckDBPyConnection:
+    """``run``, with the query's declared identifiers (``-- idents:``) put in as quoted
+    names, e.g. ``run_on(con, "grid-store", {"cell": "h3_9"})``."""
     q = get(name)
     _check(q, params)
+    text = _with_idents(q, idents)
     if not params:
-        return con.execute(q.sql)
+        return con.execute(text)
     scalar = _as_relation(params) if q.relation else None
     if scalar is None:
-        return con.execute(q.sql, params)
+        return con.execute(text, params)
     columns, exprs = scalar
     con.register(PARAMS_RELATION, columns)
-    return con.execute(_USED.sub(lambda m: exprs[m.group(1)], q.sql))
+    return con.execute(_USED.sub(lambda m: exprs[m.group(1)], text))
+
+
+def _with_idents(q: Query, idents: Mapping[str, str]) -> str:
+    if set(idents) != q.idents:
+        raise QueryFileError(
+            f"query '{q.name}' takes idents {sorted(q.idents)}, was given {sorted(idents)}"
+        )
+    for value in idents.values():
+        if not _IDENT_VALUE.match(value):
+            raise QueryFileError(f"query '{q.name}': '{value}' is not a plain column name")
+    if not idents:
+        return q.sql
+    return _IDENT_USED.sub(lambda m: quote_ident(idents[m.group(1)]), q.sql)
 
 
 #: The one-row relation that carries scalar parameters (see :func:`_as_relation`).

@@ -21,7 +21,7 @@ ENV_DB = "CAMDENSITY_DB"
 #: Schema versions and the named query (in ``queries/schema.sql``) that reaches each one.
 MIGRATIONS: tuple[tuple[int, str], ...] = (
     (1, "schema-v1"), (2, "schema-v2"), (3, "schema-v3"), (4, "schema-v4"),
-    (5, "schema-v5"), (6, "schema-v6"),
+    (5, "schema-v5"), (6, "schema-v6"), (7, "schema-v7"),
 )  # fmt: skip
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

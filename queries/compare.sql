@@ -44,7 +44,8 @@ SELECT r.area_id, r.res, a.source_id, a.min_lon, a.min_lat, a.max_lon, a.max_lat
 FROM compare_rows r JOIN areas a ON a.id = r.area_id;
 CREATE OR REPLACE TEMP TABLE compare_inside AS
 SELECT s.area_id, s.res, c.lat, c.lon, c.kind, c.visibility, c.zone, c.operator,
-       c.camera_type, len(c.directions) > 0 AS with_direction, c.source_id
+       c.camera_type, len(c.directions) > 0 AS with_direction, c.source_id,
+       [c.h3_5, c.h3_6, c.h3_7, c.h3_8, c.h3_9, c.h3_10, c.h3_11, c.h3_12][s.res - 4] AS cell
 FROM compare_areas s
 JOIN cameras c ON ST_Intersects(s.g, ST_Point(c.lon, c.lat));
 
@@ -93,13 +94,12 @@ ORDER BY area_id, field, n DESC, value;
 
 -- name: compare-cells
 -- Per compared area, its occupied H3 cells at the area's own resolution (the stored cells
--- of its cameras' positions, `known_cells`): how many, the fullest, the cameras, and the
+-- of its cameras, a column of `cameras`): how many, the fullest, the cameras, and the
 -- sum of rank x count with the cells ranked by count ascending (for the Gini coefficient,
 -- mapper/compare.py).
 WITH per_cell AS (
-    SELECT i.area_id, k.cell, count(*) AS n
+    SELECT i.area_id, i.cell, count(*) AS n
     FROM compare_inside i
-    JOIN known_cells k ON k.res = i.res AND k.lat = i.lat AND k.lon = i.lon
     GROUP BY ALL
 ),
 ranked AS (

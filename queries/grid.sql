@@ -1,26 +1,23 @@
 -- name: cells-prepare
--- The cells a connection reads: those stored (`point_cells`, `cell_areas`, schema v5) and
--- those computed on this connection and not yet stored (temporary tables, filled by
--- mapper/grid.py). A camera's cell at a resolution is the row of its own position.
-CREATE TEMP TABLE IF NOT EXISTS fresh_cells (
-    res UTINYINT NOT NULL, lat DOUBLE NOT NULL, lon DOUBLE NOT NULL, cell UBIGINT NOT NULL
-);
+-- The cell areas a connection reads: those stored (`cell_areas`, schema v5) and those
+-- computed on this connection and not yet stored (a temporary table, filled by
+-- mapper/grid.py); and the cells computed on this connection for the store's cameras that
+-- lack them (`fresh_cells`, one row per camera and resolution).
 CREATE TEMP TABLE IF NOT EXISTS fresh_areas (cell UBIGINT NOT NULL, area_km2 DOUBLE NOT NULL);
-CREATE OR REPLACE TEMP VIEW known_cells AS
-SELECT res, lat, lon, cell FROM point_cells
-UNION ALL
-SELECT res, lat, lon, cell FROM fresh_cells;
 CREATE OR REPLACE TEMP VIEW known_areas AS
 SELECT cell, area_km2 FROM cell_areas
 UNION ALL
 SELECT cell, area_km2 FROM fresh_areas;
+CREATE TEMP TABLE IF NOT EXISTS fresh_cells (
+    osm_type VARCHAR NOT NULL, osm_id BIGINT NOT NULL, lat DOUBLE NOT NULL,
+    lon DOUBLE NOT NULL, res UTINYINT NOT NULL, cell UBIGINT NOT NULL
+);
 
 -- name: cells-complete
--- Whether every camera position of the store has its cell at a resolution (key 'cells-R')
--- or every occupied cell its area (key 'cell-areas-R'): true when the key records the
--- store's current state (mapper/grid.py writes it when it keeps the cells) and the
--- connection's cameras are the store's own (`own`: not the store as of a date, a temporary
--- `cameras`); and that state.
+-- Whether every occupied cell at a resolution has its area (key 'cell-areas-R'): true when
+-- the key records the store's current state (mapper/grid.py writes it when it keeps the
+-- areas) and the connection's cameras are the store's own (`own`: not the store as of a
+-- date, a temporary `cameras`); and that state.
 -- params: key
 -- bind: relation
 WITH own AS (
@@ -37,51 +34,75 @@ SELECT own.own AND EXISTS (
 FROM own;
 
 -- name: cells-mark-complete
--- Record that every camera position had its cell (or cell area) under key $key in store
--- state $state.
+-- Record that every occupied cell had its area under key $key in store state $state.
 -- params: key, state
 -- bind: relation
 INSERT OR REPLACE INTO meta VALUES ($key, $state);
 
 -- name: cells-missing
--- The distinct camera positions without a cell at resolution $res.
--- params: res
--- bind: relation
-SELECT DISTINCT c.lat, c.lon
-FROM cameras c
-WHERE NOT EXISTS (
-    SELECT 1 FROM known_cells k WHERE k.res = $res AND k.lat = c.lat AND k.lon = c.lon
-);
+-- The cameras of the connection without a cell in column {cell} (h3_5 to h3_12).
+-- idents: cell
+SELECT osm_type, osm_id, lat, lon FROM cameras WHERE {cell} IS NULL;
 
 -- name: cells-add-fresh
--- Cells just computed (the NumPy relation `cell_rows`: lat, lon, cell) at $res, readable
--- on this connection.
+-- Cells just computed for the store's cameras (the relation `cell_rows`: osm_type, osm_id,
+-- lat, lon, cell) at $res, readable on this connection through `cells-view`.
 -- params: res
 -- bind: relation
-INSERT INTO fresh_cells SELECT $res, lat, lon, cell FROM cell_rows;
+INSERT INTO fresh_cells SELECT osm_type, osm_id, lat, lon, $res, cell FROM cell_rows;
+
+-- name: cells-view
+-- The connection's cameras become the store's with the cells of `fresh_cells` filled in (a
+-- temporary view that hides the stored table for this connection only; the store is not
+-- written, mapper/grid.py keeps the cells afterwards).
+CREATE OR REPLACE TEMP VIEW cameras AS
+SELECT c.* REPLACE (
+    coalesce(c.h3_5, f.h3_5) AS h3_5, coalesce(c.h3_6, f.h3_6) AS h3_6,
+    coalesce(c.h3_7, f.h3_7) AS h3_7, coalesce(c.h3_8, f.h3_8) AS h3_8,
+    coalesce(c.h3_9, f.h3_9) AS h3_9, coalesce(c.h3_10, f.h3_10) AS h3_10,
+    coalesce(c.h3_11, f.h3_11) AS h3_11, coalesce(c.h3_12, f.h3_12) AS h3_12
+)
+FROM query_table(current_database() || '.main.cameras') c
+LEFT JOIN (
+    SELECT osm_type, osm_id, lat, lon,
+           max(cell) FILTER (WHERE res = 5) AS h3_5, max(cell) FILTER (WHERE res = 6) AS h3_6,
+           max(cell) FILTER (WHERE res = 7) AS h3_7, max(cell) FILTER (WHERE res = 8) AS h3_8,
+           max(cell) FILTER (WHERE res = 9) AS h3_9, max(cell) FILTER (WHERE res = 10) AS h3_10,
+           max(cell) FILTER (WHERE res = 11) AS h3_11, max(cell) FILTER (WHERE res = 12) AS h3_12
+    FROM fresh_cells GROUP BY ALL
+) f ON f.osm_type = c.osm_type AND f.osm_id = c.osm_id AND f.lat = c.lat AND f.lon = c.lon;
+
+-- name: cells-view-drop
+-- The connection reads the stored cameras again (before a date's cameras take the name).
+DROP VIEW temp.main.cameras;
+
+-- name: cells-own
+-- Whether the connection's cameras are the store's own (not a temporary table of a date).
+SELECT NOT EXISTS (
+    SELECT 1 FROM duckdb_tables() WHERE temporary AND table_name = 'cameras'
+) AS own;
+
+-- name: cells-fill
+-- Write the cells of `cell_rows` (osm_type, osm_id, lat, lon, cell) into column {cell} of
+-- the `cameras` this connection reads: the store's (kept cells), or a temporary table (the
+-- store as of a date). A camera that has moved or gone since is left alone.
+-- idents: cell
+UPDATE cameras
+SET {cell} = f.cell
+FROM cell_rows f
+WHERE cameras.osm_type = f.osm_type AND cameras.osm_id = f.osm_id
+  AND cameras.lat = f.lat AND cameras.lon = f.lon;
 
 -- name: cells-missing-areas
--- The distinct occupied cells at $res whose area is not known yet.
--- params: res
--- bind: relation
-SELECT DISTINCT k.cell
-FROM known_cells k
-WHERE k.res = $res AND NOT EXISTS (SELECT 1 FROM known_areas a WHERE a.cell = k.cell);
+-- The distinct occupied cells of column {cell} whose area is not known yet.
+-- idents: cell
+SELECT DISTINCT c.{cell} AS cell
+FROM cameras c
+WHERE NOT EXISTS (SELECT 1 FROM known_areas a WHERE a.cell = c.{cell});
 
 -- name: cells-add-fresh-areas
 -- Cell areas just computed (the NumPy relation `area_rows_h3`: cell, area_km2).
 INSERT INTO fresh_areas SELECT cell, area_km2 FROM area_rows_h3;
-
--- name: cells-keep
--- Store computed cells (`cell_rows`) at $res, but not a position stored meanwhile.
--- params: res
--- bind: relation
-INSERT INTO point_cells
-SELECT $res, r.lat, r.lon, r.cell
-FROM cell_rows r
-WHERE NOT EXISTS (
-    SELECT 1 FROM point_cells p WHERE p.res = $res AND p.lat = r.lat AND p.lon = r.lon
-);
 
 -- name: cells-keep-areas
 -- Store computed cell areas (`area_rows_h3`), but not a cell stored meanwhile.
@@ -92,12 +113,14 @@ WHERE NOT EXISTS (SELECT 1 FROM cell_areas a WHERE a.cell = r.cell);
 
 -- name: grid-store
 -- Every occupied H3 cell of the store at resolution $res, with counts by kind, the cell's
--- full area and the density on it: a join of the cameras to their stored cells
--- (`known_cells`) and of the cells to their areas (`known_areas`, h3.cell_area).
--- params: res
--- bind: relation
+-- full area and the density on it: the cameras grouped by their cell (a column) and the
+-- cells joined to their areas (`known_areas`, h3.cell_area). The ids are made text by
+-- mapper/grid.py. {cell}: the resolution's column (h3_5 to h3_12); {areas}: `known_areas`,
+-- or `cell_areas` when the connection computed none (a join with a view of a union is
+-- slower).
+-- idents: cell, areas
 WITH counts AS (
-    SELECT k.cell,
+    SELECT c.{cell} AS cell,
            count(*) AS cameras,
            count(*) FILTER (WHERE c.kind = 'camera') AS camera,
            count(*) FILTER (WHERE c.kind = 'ALPR') AS "ALPR",
@@ -107,14 +130,12 @@ WITH counts AS (
            count(*) FILTER (WHERE c.kind = 'other') AS other,
            count(*) FILTER (WHERE c.kind = 'unknown') AS unknown
     FROM cameras c
-    JOIN known_cells k ON k.res = $res AND k.lat = c.lat AND k.lon = c.lon
-    GROUP BY k.cell
+    GROUP BY 1
 )
-SELECT lower(hex(n.cell)) AS h3, n.cameras, n.camera, n."ALPR", n.speed_camera, n.guard,
+SELECT n.cell, n.cameras, n.camera, n."ALPR", n.speed_camera, n.guard,
        n.gunshot_detector, n.other, n.unknown, a.area_km2, n.cameras / a.area_km2 AS per_km2
 FROM counts n
-JOIN known_areas a USING (cell)
-ORDER BY n.cell;
+JOIN {areas} a USING (cell);
 
 -- name: grid-area
 -- The H3 grid of one area at resolution $res: every cell whose centre or any part lies in
@@ -123,12 +144,13 @@ ORDER BY n.cell;
 -- A cell counts only the cameras inside the area; its area is the geodesic (WGS84) area of
 -- the cell clipped to the boundary, and the density is taken on that clipped area.
 -- params: area_id, res
+-- idents: cell
 WITH area AS (
     SELECT ST_GeomFromWKB(geometry) AS g, geometry AS wkb FROM areas WHERE id = $area_id
 ),
-inside AS (SELECT lat, lon, kind FROM area_cameras($area_id)),
+inside AS (SELECT kind, {cell} AS cell FROM area_cameras($area_id)),
 counts AS (
-    SELECT lower(hex(k.cell)) AS h3,
+    SELECT lower(hex(i.cell)) AS h3,
            count(*) AS cameras,
            count(*) FILTER (WHERE i.kind = 'camera') AS camera,
            count(*) FILTER (WHERE i.kind = 'ALPR') AS "ALPR",
@@ -138,7 +160,6 @@ counts AS (
            count(*) FILTER (WHERE i.kind = 'other') AS other,
            count(*) FILTER (WHERE i.kind = 'unknown') AS unknown
     FROM inside i
-    JOIN known_cells k ON k.res = $res AND k.lat = i.lat AND k.lon = i.lon
     GROUP BY 1
 ),
 cover AS (

@@ -91,7 +91,11 @@ known AS MATERIALIZED (
     FROM snapshot_cameras k JOIN src ON src.id = k.source_id
 )
 SELECT c.osm_type, c.osm_id, c.lat, c.lon, t.tags, t.kind, t.visibility, t.camera_type,
-       t.zone, t.mount, t.operator, t.directions, t.direction_invalid, c.source_id
+       t.zone, t.mount, t.operator, t.directions, t.direction_invalid, c.source_id,
+       -- the cells (h3_5 to h3_12) are computed on the connection (mapper/grid.py)
+       NULL::UBIGINT AS h3_5, NULL::UBIGINT AS h3_6, NULL::UBIGINT AS h3_7,
+       NULL::UBIGINT AS h3_8, NULL::UBIGINT AS h3_9, NULL::UBIGINT AS h3_10,
+       NULL::UBIGINT AS h3_11, NULL::UBIGINT AS h3_12
 FROM copies c JOIN snapshot_tags t USING (tag_key)
 WHERE NOT EXISTS (
         SELECT 1 FROM known n

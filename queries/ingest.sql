@@ -70,7 +70,8 @@ WHERE EXISTS (
 -- Insert the staged cameras that no newer source already holds; returns how many.
 -- params: source_id
 -- bind: relation
-INSERT INTO cameras
+INSERT INTO cameras (osm_type, osm_id, lat, lon, tags, kind, visibility, camera_type, zone,
+                     mount, operator, directions, direction_invalid, source_id)
 SELECT s.osm_type, s.osm_id, s.lat, s.lon, s.tags, s.kind, s.visibility, s.camera_type,
        s.zone, s.mount, s.operator, s.directions, s.direction_invalid, $source_id
 FROM staged s

@@ -234,3 +234,32 @@ CREATE TABLE buildings (
     max_lat DOUBLE NOT NULL,
     geometry BLOB NOT NULL
 );
+
+-- name: schema-v7
+-- H3 cells as columns of each camera (mapper/grid.py): `cameras.h3_5` to `h3_12` hold
+-- h3.latlng_to_cell of the camera's position at that resolution, NULL where not computed
+-- yet. A camera row written anew (a newer snapshot) starts without cells, so no cell
+-- outlives its position. The cells of `point_cells` (schema v5, keyed by position) move into
+-- the columns and the table goes; so do its completeness marks.
+ALTER TABLE cameras ADD COLUMN h3_5 UBIGINT;
+ALTER TABLE cameras ADD COLUMN h3_6 UBIGINT;
+ALTER TABLE cameras ADD COLUMN h3_7 UBIGINT;
+ALTER TABLE cameras ADD COLUMN h3_8 UBIGINT;
+ALTER TABLE cameras ADD COLUMN h3_9 UBIGINT;
+ALTER TABLE cameras ADD COLUMN h3_10 UBIGINT;
+ALTER TABLE cameras ADD COLUMN h3_11 UBIGINT;
+ALTER TABLE cameras ADD COLUMN h3_12 UBIGINT;
+UPDATE cameras c
+SET h3_5 = p.h3_5, h3_6 = p.h3_6, h3_7 = p.h3_7, h3_8 = p.h3_8, h3_9 = p.h3_9,
+    h3_10 = p.h3_10, h3_11 = p.h3_11, h3_12 = p.h3_12
+FROM (
+    SELECT lat, lon,
+           max(cell) FILTER (WHERE res = 5) AS h3_5, max(cell) FILTER (WHERE res = 6) AS h3_6,
+           max(cell) FILTER (WHERE res = 7) AS h3_7, max(cell) FILTER (WHERE res = 8) AS h3_8,
+           max(cell) FILTER (WHERE res = 9) AS h3_9, max(cell) FILTER (WHERE res = 10) AS h3_10,
+           max(cell) FILTER (WHERE res = 11) AS h3_11, max(cell) FILTER (WHERE res = 12) AS h3_12
+    FROM point_cells GROUP BY lat, lon
+) p
+WHERE p.lat = c.lat AND p.lon = c.lon;
+DROP TABLE point_cells;
+DELETE FROM meta WHERE key LIKE 'cells-%';

@@ -160,7 +160,10 @@ def copy_cameras(db: Path, shifts: list[tuple[float, float]], id_step: int) -> N
         for k, (dx, dy) in enumerate(shifts, start=1):
             con.execute(
                 "INSERT INTO cameras SELECT * REPLACE (osm_id + $k * $step AS osm_id, "
-                "lat + $dy AS lat, lon + $dx AS lon) FROM cameras WHERE osm_id < $step",
+                "lat + $dy AS lat, lon + $dx AS lon, "  # moved: no cell yet
+                "NULL AS h3_5, NULL AS h3_6, NULL AS h3_7, NULL AS h3_8, NULL AS h3_9, "
+                "NULL AS h3_10, NULL AS h3_11, NULL AS h3_12) "
+                "FROM cameras WHERE osm_id < $step",
                 {"k": k, "dx": dx, "dy": dy, "step": id_step},
             )
     finally:

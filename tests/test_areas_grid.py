@@ -224,49 +224,60 @@ def test_population_and_reported_can_be_set(areas_store: Path, tmp_path: Path) -
 
 
 # ----------------------------------------------------------------------------- stored cells
+def _cells(db: Path) -> list[tuple[float, float, tuple[int | None, ...]]]:
+    """Each camera's position and its stored cells at resolutions 5 to 12 (None: not yet)."""
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        got = con.execute(
+            "SELECT lat, lon, h3_5, h3_6, h3_7, h3_8, h3_9, h3_10, h3_11, h3_12 FROM cameras"
+        ).fetchall()
+    finally:
+        con.close()
+    return [(r[0], r[1], tuple(r[2:])) for r in got]
+
+
+def _with_cell(db: Path, res: int) -> int:
+    return sum(1 for _, _, cells in _cells(db) if cells[res - 5] is not None)
+
+
 def test_stored_cells_are_h3_latlng_to_cell_of_every_shipped_camera(store_copy: Path) -> None:
     """h3ronpy computes the stored ids: each must be h3-py's own, at its own resolution."""
     grid_mod.store_cells(str(store_copy), range(5, 13))
+    cams = _cells(store_copy)
     con = duckdb.connect(str(store_copy), read_only=True)
-    cams = con.execute("SELECT DISTINCT lat, lon FROM cameras").fetchall()
-    stored = con.execute("SELECT res, lat, lon, cell FROM point_cells").fetchall()
     areas = dict(con.execute("SELECT cell, area_km2 FROM cell_areas").fetchall())
     con.close()
     assert len(cams) > 2500
-    by_key = {(res, lat, lon): cell for res, lat, lon, cell in stored}
-    assert len(by_key) == len(stored) == 8 * len(cams)  # one cell per position and resolution
     parents_differ = 0
-    for lat, lon in cams:
+    occupied = set()
+    for lat, lon, cells in cams:
         finest = h3.latlng_to_cell(lat, lon, 15)
         for res in range(5, 13):
-            cell = by_key[(res, lat, lon)]
+            cell = cells[res - 5]
             assert cell == h3.str_to_int(h3.latlng_to_cell(lat, lon, res)), (lat, lon, res)
             parents_differ += h3.cell_to_parent(finest, res) != h3.int_to_str(cell)
+            occupied.add(cell)
     assert parents_differ > 0  # what a parent of a finer cell would have got wrong
-    occupied = {cell for (res, _, _), cell in by_key.items() if res in range(5, 13)}
     assert set(areas) == occupied
     for cell, km2 in list(areas.items())[:500]:
         assert km2 == h3.cell_area(h3.int_to_str(cell), "km^2")
 
 
 def test_cells_are_computed_on_first_use_and_kept(store_copy: Path) -> None:
-    def count() -> int:
-        con = duckdb.connect(str(store_copy), read_only=True)
-        row = con.execute("SELECT count(*) FROM point_cells WHERE res = 10").fetchone()
-        con.close()
-        return int(row[0]) if row else 0
-
-    assert count() == 0
+    total = len(_cells(store_copy))
+    assert _with_cell(store_copy, 10) == 0
     first = _grid(store_copy, "munich_altstadt_2020-07-20 (extent)", "--res", "10")
-    stored = count()
-    assert stored > 2500  # every camera position of the store, not only the area's
+    assert _with_cell(store_copy, 10) == total  # every camera of the store, not only the area's
     again = _grid(store_copy, "munich_altstadt_2020-07-20 (extent)", "--res", "10")
-    assert again == first and count() == stored
+    assert again == first
+    doc = json.loads(invoke("grid", "--res", "10", "--format", "json", "--db",
+                            str(store_copy)).stdout)  # fmt: skip
     con = duckdb.connect(str(store_copy), read_only=True)
-    marked = con.execute("SELECT value FROM meta WHERE key = 'cells-10'").fetchone()
+    marked = con.execute("SELECT value FROM meta WHERE key = 'cell-areas-10'").fetchone()
     now = con.execute("SELECT value FROM meta WHERE key = 'state'").fetchone()
     con.close()
-    assert marked == now  # complete in this state: the next reader skips the look
+    assert sum(c["cameras"] for c in doc["cells"]) == total
+    assert marked == now  # every area kept in this state: the next reader skips the look
     # a reader beside another process's reader cannot write: it computes the cells and
     # keeps nothing
     con = duckdb.connect(str(store_copy), read_only=True)
@@ -277,24 +288,60 @@ def test_cells_are_computed_on_first_use_and_kept(store_copy: Path) -> None:
     assert r.exit_code == 0, r.stderr
     doc = json.loads(r.stdout)
     assert sum(c["cameras"] for c in doc["cells"]) == 2611
-    con = duckdb.connect(str(store_copy), read_only=True)
-    row = con.execute("SELECT count(*) FROM point_cells WHERE res = 11").fetchone()
-    con.close()
-    assert row == (0,)
+    assert _with_cell(store_copy, 11) == 0
 
 
-def test_a_moved_camera_gets_the_cell_of_its_new_position(store_copy: Path) -> None:
-    grid_mod.store_cells(str(store_copy), [12])
-    con = duckdb.connect(str(store_copy))
-    con.execute("UPDATE cameras SET lat = lat + 0.01 WHERE osm_id = "
-                "(SELECT min(osm_id) FROM cameras WHERE osm_type = 'node')")  # fmt: skip
-    con.execute("UPDATE meta SET value = value + 1 WHERE key = 'state'")  # as every write does
-    lat, lon = con.execute("SELECT lat, lon FROM cameras WHERE osm_id = "
-                           "(SELECT min(osm_id) FROM cameras WHERE osm_type = 'node')").fetchone()  # type: ignore[misc]  # fmt: skip
+def test_a_camera_moved_by_a_newer_snapshot_gets_the_cell_of_its_new_position(
+    tmp_path: Path,
+) -> None:
+    from datetime import datetime
+
+    from mapper.ingest import ingest
+
+    def dump(name: str, lat: float) -> str:
+        path = tmp_path / name
+        path.write_text(json.dumps([{"type": "node", "id": 7, "lat": lat, "lon": 8.5,
+                                     "tags": {"man_made": "surveillance"}}]))  # fmt: skip
+        return str(path)
+
+    db = tmp_path / "moved.duckdb"
+    ingest([dump("a.json", 47.37)], str(db), snapshot=datetime(2023, 1, 1))
+    grid_mod.store_cells(str(db), [12])
+    ((_, _, before),) = _cells(db)
+    assert before[12 - 5] == h3.str_to_int(h3.latlng_to_cell(47.37, 8.5, 12))
+    ingest([dump("b.json", 47.38)], str(db), snapshot=datetime(2024, 1, 1))
+    assert _cells(db) == [(47.38, 8.5, (None,) * 8)]  # the new row starts without cells
+    doc = json.loads(invoke("grid", "--res", "12", "--format", "json", "--db", str(db)).stdout)
+    assert [c["h3"] for c in doc["cells"]] == [h3.latlng_to_cell(47.38, 8.5, 12)]
+
+
+def test_cells_of_a_v6_store_move_into_the_column(tmp_path: Path) -> None:
+    """Schema v7 moves the cells a store kept by position (``point_cells``) to its cameras."""
+    from mapper import sql
+    from mapper.store import MIGRATIONS
+
+    db = tmp_path / "v6.duckdb"
+    cell = h3.str_to_int(h3.latlng_to_cell(47.37, 8.5, 9))
+    con = duckdb.connect(str(db))
+    for version, name in MIGRATIONS:
+        if version <= 6:
+            sql.run(con, name)
+            sql.run(con, "schema-version-add", version=version)
+    con.execute(
+        "INSERT INTO cameras VALUES ('node', 7, 47.37, 8.5, MAP {'man_made': 'surveillance'}, "
+        "'camera', 'unknown', 'unknown', NULL, NULL, NULL, [], false, 1)"
+    )
+    con.execute("INSERT INTO point_cells VALUES (9, 47.37, 8.5, $cell), (9, 1.0, 1.0, 1)",
+                {"cell": cell})  # fmt: skip
     con.close()
-    doc = json.loads(invoke("grid", "--res", "12", "--format", "json", "--db",
-                            str(store_copy)).stdout)  # fmt: skip
-    assert h3.latlng_to_cell(lat, lon, 12) in {c["h3"] for c in doc["cells"]}
+    assert invoke("ingest", "--db", str(db), str(SWITZERLAND)).exit_code == 0  # upgrades it
+    con = duckdb.connect(str(db), read_only=True)
+    tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    con.close()
+    assert "point_cells" not in tables
+    assert [c for c in _cells(db) if c[:2] == (47.37, 8.5)] == [
+        (47.37, 8.5, (None, None, None, None, cell, None, None, None))
+    ]
 
 
 def test_a_store_from_before_is_migrated_and_its_cells_filled(tmp_path: Path) -> None:
@@ -313,10 +360,8 @@ def test_a_store_from_before_is_migrated_and_its_cells_filled(tmp_path: Path) ->
     assert invoke("ingest", "--db", str(db), str(SWITZERLAND)).exit_code == 0
     con = duckdb.connect(str(db), read_only=True)
     assert con.execute("SELECT max(version) FROM schema_version").fetchone() == (SCHEMA_VERSION,)
-    assert con.execute("SELECT count(*) FROM point_cells").fetchone() == (0,)
     con.close()
+    assert _with_cell(db, 9) == 0
     doc = json.loads(invoke("grid", "--format", "json", "--db", str(db)).stdout)
     assert sum(c["cameras"] for c in doc["cells"]) == 2144
-    con = duckdb.connect(str(db), read_only=True)
-    assert con.execute("SELECT count(*) FROM point_cells WHERE res = 9").fetchone()[0] > 2000  # type: ignore[index]
-    con.close()
+    assert _with_cell(db, 9) == 2144

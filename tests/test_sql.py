@@ -70,6 +70,12 @@ def test_param_declarations_are_checked() -> None:
         sql._parse("x.sql", "-- name: a\n-- params: x\nSELECT $y")
     with pytest.raises(sql.QueryFileError, match="takes"):
         sql.run(None, "source-hashes", extra=1)  # type: ignore[arg-type]
+    with pytest.raises(sql.QueryFileError, match="declares idents"):
+        sql._parse("x.sql", "-- name: a\nSELECT {col} FROM t")
+    with pytest.raises(sql.QueryFileError, match="takes idents"):
+        sql.run(None, "cells-missing")  # type: ignore[arg-type]
+    with pytest.raises(sql.QueryFileError, match="not a plain column name"):
+        sql.run_on(None, "cells-missing", {"cell": 'h3_9" IS NULL OR "x'})  # type: ignore[arg-type]
 
 
 def test_every_query_runs(tmp_path: Path) -> None:
@@ -89,7 +95,8 @@ def test_every_query_runs(tmp_path: Path) -> None:
         con.register(
             "cell_rows",
             con.execute(
-                "SELECT 1.0 AS lat, 2.0 AS lon, CAST(1 AS UBIGINT) AS cell"
+                "SELECT 'node' AS osm_type, 1 AS osm_id, 1.0 AS lat, 2.0 AS lon, "
+                "CAST(1 AS UBIGINT) AS cell"
             ).to_arrow_table(),
         )
         con.register(
@@ -109,7 +116,10 @@ def test_every_query_runs(tmp_path: Path) -> None:
             con.execute("BEGIN TRANSACTION")
             try:
                 for name in names:
-                    sql.run(con, name, **_sample_params(name, tmp_path))
+                    # a camera's cell column; the stored cell areas
+                    idents = {i: {"cell": "h3_9", "areas": "cell_areas"}[i]
+                              for i in sql.get(name).idents}  # fmt: skip
+                    sql.run_on(con, name, idents, **_sample_params(name, tmp_path))
             finally:
                 con.execute("ROLLBACK")
 
