@@ -8,8 +8,8 @@ resolution 9 (969 cells once clipped), the City of London (2.9 km²) resolution 
 
 Cells are stored once, on first use, as a column of each camera. The cell of a camera at a
 resolution is ``h3.latlng_to_cell`` of its position at that resolution (never the parent of
-a finer cell: H3 children do not nest in their parent), kept as UBIGINT in
-``cameras.cells`` (schema v7: one element per resolution 5 to 12, NULL until computed). A
+a finer cell: H3 children do not nest in their parent), kept as UBIGINT in the columns
+``cameras.h3_5`` to ``h3_12`` (schema v7; NULL until computed). A
 camera row written anew (a newer snapshot that moves it) starts without cells. The first
 query at a resolution (``grid``, ``compare``, a map, the site) computes the cells of the
 cameras that lack one, in one vectorised call (h3ronpy, whose ids a test checks against
@@ -182,7 +182,7 @@ def release_view(con: duckdb.DuckDBPyConnection) -> None:
 def ensure_cells(
     con: duckdb.DuckDBPyConnection, resolutions: Iterable[int], *, areas: bool = False
 ) -> None:
-    """Make every camera's cell at each resolution readable in ``cameras.cells`` (and, with
+    """Make every camera's cell at each resolution readable in ``cameras.h3_<res>`` (and, with
     ``areas``, each occupied cell's area in ``known_areas``) on a prepared connection. What
     the store lacks is computed here, once per connection; :func:`keep` stores it."""
     fresh = _FRESH.setdefault(con, Fresh())
@@ -217,9 +217,10 @@ def ensure_cells(
 def _readable(
     con: duckdb.DuckDBPyConnection, fresh: Fresh, res: int, rows: pa.Table, own: bool
 ) -> None:
-    """Cells just computed, readable as ``cameras.cells`` on ``con``: written into a
-    temporary ``cameras`` (the store as of a date), else put beside the store's cameras
-    in ``fresh_cells`` and read through the view ``cameras-view`` (and kept later)."""
+    """Cells just computed at ``res``, readable as the cameras' column ``h3_<res>`` on
+    ``con``: written into a temporary ``cameras`` (the store as of a date), else put beside
+    the store's cameras in ``fresh_cells`` and read through the view of query ``cells-view``
+    (and kept later)."""
     con.register("cell_rows", rows)
     try:
         if not own:
