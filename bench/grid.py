@@ -46,9 +46,7 @@ import pandas as pd
 import pyarrow as pa
 
 from mapper import grid
-from mapper.grid import prepare, prepare_cells
 from mapper.ingest import ingest
-from mapper.store import open_store
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -104,21 +102,14 @@ def first_time(base: Path, work: Path, res: int) -> Callable[[], measure.Sample]
 
 
 def grid_of_store(db: Path, res: int) -> pa.Table:
-    """What the ``grid`` command does without an area: read (computing missing cells), then
-    keep what it computed."""
-    with open_store(str(db)) as con:
-        prepare_cells(con)
-        grid.ensure_cells(con, [res], areas=True)
-        table = grid.store_table(con, res)
-    grid.keep(str(db), con)
-    return table
+    """What the ``grid`` command does without an area (``grid.store_grid``): on a store
+    without cells, compute and write them and the cell areas, then read."""
+    return grid.store_grid(str(db), res)
 
 
-def stored(con: duckdb.DuckDBPyConnection, res: int) -> pa.Table:
-    """The grid-store query once the cells are kept, with the check for missing ones."""
-    grid._FRESH.pop(con, None)  # forget what this connection checked: check again
-    grid.ensure_cells(con, [res], areas=True)
-    return grid.store_table(con, res)
+def stored(db: Path, res: int) -> pa.Table:
+    """The same once the cells are kept: open the store, find nothing lacking, read."""
+    return grid.store_grid(str(db), res)
 
 
 def geopandas_path(gdf: geopandas.GeoDataFrame, res: int) -> pd.DataFrame:
@@ -196,18 +187,16 @@ def main(argv: list[str] | None = None) -> int:
             # Same cells, counts and areas from every path, checked before anything is timed.
             shutil.copyfile(base, work)
             first = grid_of_store(work, res).to_pandas().set_index("h3").sort_index()
-            with open_store(str(work)) as con:
-                prepare(con)
-                again = stored(con, res).to_pandas().set_index("h3").sort_index()
-                peer = geopandas_path(gdf, res)
-                check = compare(first, peer) | {"stored_equals_first": again.equals(first)}
-                print(f"grid res {res}: {check['cells']:,} occupied cells; agree: {check}")
-                tasks = {
-                    FIRST: first_time(base, Path(tmp) / "round.duckdb", res),
-                    STORED: timed(lambda: stored(con, res)),  # noqa: B023
-                    PEER: timed(lambda: geopandas_path(gdf, res)),  # noqa: B023
-                }
-                samples = measure.alternate(tasks, rounds=args.rounds, warmup=args.warmup)
+            again = stored(work, res).to_pandas().set_index("h3").sort_index()
+            peer = geopandas_path(gdf, res)
+            check = compare(first, peer) | {"stored_equals_first": again.equals(first)}
+            print(f"grid res {res}: {check['cells']:,} occupied cells; agree: {check}")
+            tasks = {
+                FIRST: first_time(base, Path(tmp) / "round.duckdb", res),
+                STORED: timed(lambda: stored(work, res)),  # noqa: B023
+                PEER: timed(lambda: geopandas_path(gdf, res)),  # noqa: B023
+            }
+            samples = measure.alternate(tasks, rounds=args.rounds, warmup=args.warmup)
             cli = [str(Path(sys.executable).parent / "camdensity"), "grid", "--db", str(work)]
             cli += ["--res", str(res), "--format", "csv"]
             samples |= measure.alternate(

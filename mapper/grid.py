@@ -180,11 +180,14 @@ def release_view(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def ensure_cells(
-    con: duckdb.DuckDBPyConnection, resolutions: Iterable[int], *, areas: bool = False
-) -> None:
+    con: duckdb.DuckDBPyConnection, resolutions: Iterable[int], *, areas: bool = False,
+    write: bool = False,
+) -> None:  # fmt: skip
     """Make every camera's cell at each resolution readable in ``cameras.h3_<res>`` (and, with
     ``areas``, each occupied cell's area in ``known_areas``) on a prepared connection. What
-    the store lacks is computed here, once per connection; :func:`keep` stores it."""
+    the store lacks is computed here, once per connection; :func:`keep` stores it (on a
+    connection that writes, ``write``: the cells go straight into the store's cameras, in
+    the caller's transaction)."""
     fresh = _FRESH.setdefault(con, Fresh())
     own = _own(con)  # else a date's cameras, which may change on the connection: look again
     for res in sorted(set(resolutions)):
@@ -195,7 +198,7 @@ def ensure_cells(
                 lat = missing["lat"].to_numpy()
                 lon = missing["lon"].to_numpy()
                 rows = missing.append_column("cell", pa.array(latlng_to_cells(lat, lon, res)))
-                _readable(con, fresh, res, rows, own)
+                _readable(con, fresh, res, rows, own and not write)
             fresh.ready.add(res)
         if areas and (res not in fresh.areas_ready or not own):
             if own and _complete(con, fresh, f"cell-areas-{res}"):
@@ -218,7 +221,8 @@ def _readable(
     con: duckdb.DuckDBPyConnection, fresh: Fresh, res: int, rows: pa.Table, own: bool
 ) -> None:
     """Cells just computed at ``res``, readable as the cameras' column ``h3_<res>`` on
-    ``con``: written into a temporary ``cameras`` (the store as of a date), else put beside
+    ``con``: written into the ``cameras`` it reads (a temporary table of the store as of a
+    date, or the store's own on a connection that writes, ``own`` false), else put beside
     the store's cameras in ``fresh_cells`` and read through the view of query ``cells-view``
     (and kept later)."""
     con.register("cell_rows", rows)
@@ -336,39 +340,67 @@ def grid(db: str | None, area_name: str | None = None, res: int | None = None) -
 
     if res is not None:
         check_resolution(res)
-    with open_store(db) as con:
-        if area_name is None:
-            prepare_cells(con)
-            r = res if res is not None else STORE_RES
-            rows = store_grid(con, r)
-        else:
-            prepare(con)
-            area = get_area(con, area_name)
-            r = res if res is not None else default_resolution(area["geodesic_km2"])
-            now = state(con)
-            cached = _rows(sql.run(con, "grid-cache-get", area_id=area["id"], res=r, state=now))
-            if cached:
-                coverage.add_cell_figures(con, area, cached)
-                return Grid(area, r, cached, cached=True)
-            rows = area_grid(con, area, r)
-            coverage.add_cell_figures(con, area, rows)  # street km, coverage per cell
-    keep(db, con)
     if area_name is None:
-        return Grid(None, r, rows)
+        r = res if res is not None else STORE_RES
+        return Grid(None, r, store_grid(db, r).to_pylist())
+    with open_store(db) as con:
+        prepare(con)
+        area = get_area(con, area_name)
+        r = res if res is not None else default_resolution(area["geodesic_km2"])
+        now = state(con)
+        cached = _rows(sql.run(con, "grid-cache-get", area_id=area["id"], res=r, state=now))
+        if cached:
+            coverage.add_cell_figures(con, area, cached)
+            return Grid(area, r, cached, cached=True)
+        rows = area_grid(con, area, r)
+        coverage.add_cell_figures(con, area, rows)  # street km, coverage per cell
+    keep(db, con)
     _cache(db, area["id"], r, now, rows)
     return Grid(area, r, rows)
 
 
-def store_grid(con: duckdb.DuckDBPyConnection, res: int) -> list[dict[str, Any]]:
-    """Every occupied cell of the store at ``res`` on a connection with the cells prepared
-    (:func:`prepare_cells`)."""
-    ensure_cells(con, [res], areas=True)
-    rows: list[dict[str, Any]] = store_table(con, res).to_pylist()
-    return rows
+def store_grid(db: str | None, res: int) -> pa.Table:
+    """Every occupied cell of the store at ``res`` (``COLUMNS``, in id order). What the store
+    lacks (cells, cell areas) is computed and written first, on a connection that writes, so
+    that the answer is read from the cell columns; when the store cannot be written now (in
+    use by another process) it is computed on the reading connection instead and kept after,
+    best effort."""
+    with open_store(db) as con:
+        prepare_cells(con)
+        if not _lacking(con, res):
+            ensure_cells(con, [res], areas=True)  # nothing to compute: marks it ready
+            return store_table(con, res)
+    fill(db, [res])
+    with open_store(db) as con:
+        prepare_cells(con)
+        ensure_cells(con, [res], areas=True)
+        table = store_table(con, res)
+    keep(db, con)
+    return table
+
+
+def _lacking(con: duckdb.DuckDBPyConnection, res: int) -> bool:
+    """Some camera of the store lacks its cell at ``res``, or some occupied cell its area."""
+    row = sql.run_on(con, "cells-lacking", cell_column(res)).fetchone()
+    areas = sql.rows(con, "cells-complete", key=f"cell-areas-{res}")[0]
+    return bool(row and row[0]) or not areas["complete"]
+
+
+def fill(db: str | None, resolutions: Iterable[int]) -> None:
+    """Compute and write the cells and cell areas the store lacks at ``resolutions``, in one
+    transaction. Best effort: a store in use by another process is left as it is."""
+    try:
+        with open_store(db, write=True) as con, transaction(con, changes_data=False):
+            prepare_cells(con)
+            ensure_cells(con, resolutions, areas=True, write=True)
+            _store(con, _FRESH.pop(con))
+    except StoreError:
+        return
 
 
 def store_table(con: duckdb.DuckDBPyConnection, res: int) -> pa.Table:
-    """``store_grid`` as an Arrow table (``COLUMNS``), its cells in id order."""
+    """The store's occupied cells at ``res`` on a connection whose cells are ready
+    (:func:`ensure_cells`), as an Arrow table (``COLUMNS``), its cells in id order."""
     fresh = _FRESH.get(con)
     areas = "known_areas" if fresh is not None and fresh.areas else "cell_areas"
     table = sql.run_on(con, "grid-store", {**cell_column(res), "areas": areas}).to_arrow_table()

@@ -44,6 +44,11 @@ INSERT OR REPLACE INTO meta VALUES ($key, $state);
 -- idents: cell
 SELECT osm_type, osm_id, lat, lon FROM cameras WHERE {cell} IS NULL;
 
+-- name: cells-lacking
+-- How many cameras of the connection lack a cell in column {cell}.
+-- idents: cell
+SELECT count(*) FROM cameras WHERE {cell} IS NULL;
+
 -- name: cells-add-fresh
 -- Cells just computed for the store's cameras (the relation `cell_rows`: osm_type, osm_id,
 -- lat, lon, cell) at $res, readable on this connection through `cells-view`.

@@ -289,6 +289,10 @@ def test_cells_are_computed_on_first_use_and_kept(store_copy: Path) -> None:
     doc = json.loads(r.stdout)
     assert sum(c["cameras"] for c in doc["cells"]) == 2611
     assert _with_cell(store_copy, 11) == 0
+    # alone, it writes the cells first and reads them from the column: the same answer
+    alone = invoke("grid", "--res", "11", "--format", "json", "--db", str(store_copy))
+    assert json.loads(alone.stdout) == doc
+    assert _with_cell(store_copy, 11) == total
 
 
 def test_a_camera_moved_by_a_newer_snapshot_gets_the_cell_of_its_new_position(
