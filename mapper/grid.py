@@ -193,12 +193,14 @@ def ensure_cells(
     for res in sorted(set(resolutions)):
         check_resolution(res)
         if res not in fresh.ready or not own:
-            missing = sql.run_on(con, "cells-missing", cell_column(res)).to_arrow_table()
+            beside = own and not write  # fresh cells beside the stored ones, in a view
+            query = "cells-missing" if beside else "cells-missing-rows"
+            missing = sql.run_on(con, query, cell_column(res)).to_arrow_table()
             if missing.num_rows:
                 lat = missing["lat"].to_numpy()
                 lon = missing["lon"].to_numpy()
                 rows = missing.append_column("cell", pa.array(latlng_to_cells(lat, lon, res)))
-                _readable(con, fresh, res, rows, own and not write)
+                _readable(con, fresh, res, rows, beside)
             fresh.ready.add(res)
         if areas and (res not in fresh.areas_ready or not own):
             if own and _complete(con, fresh, f"cell-areas-{res}"):
@@ -218,17 +220,17 @@ def ensure_cells(
 
 
 def _readable(
-    con: duckdb.DuckDBPyConnection, fresh: Fresh, res: int, rows: pa.Table, own: bool
+    con: duckdb.DuckDBPyConnection, fresh: Fresh, res: int, rows: pa.Table, beside: bool
 ) -> None:
     """Cells just computed at ``res``, readable as the cameras' column ``h3_<res>`` on
-    ``con``: written into the ``cameras`` it reads (a temporary table of the store as of a
-    date, or the store's own on a connection that writes, ``own`` false), else put beside
+    ``con``: written into the ``cameras`` it reads by rowid (a temporary table of the store
+    as of a date, or the store's own on a connection that writes), else (``beside``) put beside
     the store's cameras in ``fresh_cells`` and read through the view of query ``cells-view``
     (and kept later)."""
     con.register("cell_rows", rows)
     try:
-        if not own:
-            sql.run_on(con, "cells-fill", cell_column(res))
+        if not beside:
+            sql.run_on(con, "cells-fill-rows", cell_column(res))
             return
         sql.run(con, "cells-add-fresh", res=res)
         fresh.cells.append((res, rows))

@@ -44,6 +44,12 @@ INSERT OR REPLACE INTO meta VALUES ($key, $state);
 -- idents: cell
 SELECT osm_type, osm_id, lat, lon FROM cameras WHERE {cell} IS NULL;
 
+-- name: cells-missing-rows
+-- `cells-missing` with each row's rowid, for `cells-fill-rows` on the same connection (a
+-- table, not the view of `cells-view`).
+-- idents: cell
+SELECT rowid AS rid, osm_type, osm_id, lat, lon FROM cameras WHERE {cell} IS NULL;
+
 -- name: cells-lacking
 -- How many cameras of the connection lack a cell in column {cell}.
 -- idents: cell
@@ -97,6 +103,12 @@ SET {cell} = f.cell
 FROM cell_rows f
 WHERE cameras.osm_type = f.osm_type AND cameras.osm_id = f.osm_id
   AND cameras.lat = f.lat AND cameras.lon = f.lon;
+
+-- name: cells-fill-rows
+-- `cells-fill` by rowid (`cell_rows`: rid, cell), for rows `cells-missing-rows` just read in
+-- the same transaction: twice as fast as the join on the camera's key.
+-- idents: cell
+UPDATE cameras SET {cell} = f.cell FROM cell_rows f WHERE cameras.rowid = f.rid;
 
 -- name: cells-missing-areas
 -- The distinct occupied cells of column {cell} whose area is not known yet.

@@ -95,7 +95,7 @@ def test_every_query_runs(tmp_path: Path) -> None:
         con.register(
             "cell_rows",
             con.execute(
-                "SELECT 'node' AS osm_type, 1 AS osm_id, 1.0 AS lat, 2.0 AS lon, "
+                "SELECT 0 AS rid, 'node' AS osm_type, 1 AS osm_id, 1.0 AS lat, 2.0 AS lon, "
                 "CAST(1 AS UBIGINT) AS cell"
             ).to_arrow_table(),
         )
