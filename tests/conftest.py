@@ -84,6 +84,17 @@ def run_process(*args: str, env: dict[str, str] | None = None, timeout: float = 
     return Run(p.returncode, p.stdout, p.stderr)
 
 
+def read_rows(db: Path, query: str) -> list[tuple[Any, ...]]:
+    """The rows of one query on a store opened read-only (and closed again)."""
+    import duckdb
+
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute(query).fetchall()
+    finally:
+        con.close()
+
+
 def map_payloads(html: str) -> list[dict[str, Any]]:
     """The data of each map panel of a page written by ``camdensity map`` (``var D``)."""
     return [json.loads(m) for m in re.findall(r"var D = (\{.*?\});\n", html)]

@@ -22,6 +22,7 @@ from tests.conftest import (
     SWISS_CITIES,
     SWITZERLAND,
     invoke,
+    read_rows,
     run_process,
 )
 
@@ -226,13 +227,9 @@ def test_population_and_reported_can_be_set(areas_store: Path, tmp_path: Path) -
 # ----------------------------------------------------------------------------- stored cells
 def _cells(db: Path) -> list[tuple[float, float, tuple[int | None, ...]]]:
     """Each camera's position and its stored cells at resolutions 5 to 12 (None: not yet)."""
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        got = con.execute(
-            "SELECT lat, lon, h3_5, h3_6, h3_7, h3_8, h3_9, h3_10, h3_11, h3_12 FROM cameras"
-        ).fetchall()
-    finally:
-        con.close()
+    got = read_rows(
+        db, "SELECT lat, lon, h3_5, h3_6, h3_7, h3_8, h3_9, h3_10, h3_11, h3_12 FROM cameras"
+    )
     return [(r[0], r[1], tuple(r[2:])) for r in got]
 
 

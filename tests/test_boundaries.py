@@ -26,7 +26,7 @@ from mapper.sources.boundaries import (
     population_date,
 )
 from mapper.store import SCHEMA_VERSION, open_store
-from tests.conftest import MONACO, OSM, invoke
+from tests.conftest import MONACO, OSM, invoke, read_rows
 
 LIECHTENSTEIN = OSM / "liechtenstein_2015-07-27.osm.pbf"
 SHIPPED = sorted(OSM.glob("*.osm.pbf"))
@@ -103,13 +103,9 @@ def stored(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[dict[str,
             assert r.stdout.startswith("0 areas added"), r.stdout
             out[path.name] = []
             continue
-        con = duckdb.connect(str(db), read_only=True)
-        try:
-            rows = con.execute(
-                "SELECT osm_id, name, osm_name, admin_level, geodesic_km2, geometry FROM areas"
-            ).fetchall()
-        finally:
-            con.close()
+        rows = read_rows(
+            db, "SELECT osm_id, name, osm_name, admin_level, geodesic_km2, geometry FROM areas"
+        )
         out[path.name] = [
             {"osm_id": r[0], "name": r[1], "osm_name": r[2], "admin_level": r[3],
              "km2": r[4], "geometry": shapely.from_wkb(r[5])}
