@@ -96,20 +96,9 @@ def first_time(base: Path, work: Path, res: int) -> Callable[[], measure.Sample]
 
     def run() -> measure.Sample:
         shutil.copyfile(base, work)
-        return timed(lambda: grid_of_store(work, res))()
+        return timed(lambda: grid.store_grid(str(work), res))()
 
     return run
-
-
-def grid_of_store(db: Path, res: int) -> pa.Table:
-    """What the ``grid`` command does without an area (``grid.store_grid``): on a store
-    without cells, compute and write them and the cell areas, then read."""
-    return grid.store_grid(str(db), res)
-
-
-def stored(db: Path, res: int) -> pa.Table:
-    """The same once the cells are kept: open the store, find nothing lacking, read."""
-    return grid.store_grid(str(db), res)
 
 
 def geopandas_path(gdf: geopandas.GeoDataFrame, res: int) -> pd.DataFrame:
@@ -186,14 +175,16 @@ def main(argv: list[str] | None = None) -> int:
         for res in args.res:
             # Same cells, counts and areas from every path, checked before anything is timed.
             shutil.copyfile(base, work)
-            first = grid_of_store(work, res).to_pandas().set_index("h3").sort_index()
-            again = stored(work, res).to_pandas().set_index("h3").sort_index()
+            # what `grid` does without an area (grid.store_grid): on a store without cells,
+            # compute and write them and the cell areas, then read; again once they are kept
+            first = grid.store_grid(str(work), res).to_pandas().set_index("h3").sort_index()
+            again = grid.store_grid(str(work), res).to_pandas().set_index("h3").sort_index()
             peer = geopandas_path(gdf, res)
             check = compare(first, peer) | {"stored_equals_first": again.equals(first)}
             print(f"grid res {res}: {check['cells']:,} occupied cells; agree: {check}")
             tasks = {
                 FIRST: first_time(base, Path(tmp) / "round.duckdb", res),
-                STORED: timed(lambda: stored(work, res)),  # noqa: B023
+                STORED: timed(lambda: grid.store_grid(str(work), res)),  # noqa: B023
                 PEER: timed(lambda: geopandas_path(gdf, res)),  # noqa: B023
             }
             samples = measure.alternate(tasks, rounds=args.rounds, warmup=args.warmup)

@@ -243,13 +243,12 @@ def _readable(
 
 def _complete(con: duckdb.DuckDBPyConnection, fresh: Fresh, key: str) -> bool:
     """True when the store says every occupied cell has what ``key`` names, in its current
-    state; else False, and the key is marked for :func:`keep` when the connection reads the
-    store's own cameras (what is missing now is about to be computed)."""
+    state; else False, and the key is marked for :func:`keep` (what is missing now is about
+    to be computed). Only on a connection that reads the store's own cameras (:func:`_own`)."""
     row = sql.rows(con, "cells-complete", key=key)[0]
     if row["complete"]:
         return True
-    if row["own"]:
-        fresh.marks.append((key, int(row["state"])))
+    fresh.marks.append((key, int(row["state"])))
     return False
 
 

@@ -54,7 +54,7 @@ class Query:
     #: values (see :func:`_as_relation`); for queries whose parameters may be subqueries.
     relation: bool = False
     #: ``-- idents: name``: ``{name}`` in the SQL is a column name the caller chooses
-    #: (``run(..., idents={"name": "h3_9"})``), quoted by :func:`quote_ident`.
+    #: (``run_on(con, query, {"name": "h3_9"})``), quoted by :func:`quote_ident`.
     idents: frozenset[str] = frozenset()
 
 

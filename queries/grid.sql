@@ -16,22 +16,15 @@ CREATE TEMP TABLE IF NOT EXISTS fresh_cells (
 -- name: cells-complete
 -- Whether every occupied cell at a resolution has its area (key 'cell-areas-R'): true when
 -- the key records the store's current state (mapper/grid.py writes it when it keeps the
--- areas) and the connection's cameras are the store's own (`own`: not the store as of a
--- date, a temporary `cameras`); and that state.
+-- areas; it asks only on a connection that reads the store's own cameras, `cells-own`);
+-- and that state.
 -- params: key
 -- bind: relation
-WITH own AS (
-    SELECT NOT EXISTS (
-        SELECT 1 FROM duckdb_tables() WHERE temporary AND table_name = 'cameras'
-    ) AS own
-)
-SELECT own.own AND EXISTS (
+SELECT EXISTS (
            SELECT 1 FROM meta m
            WHERE m.key = $key AND m.value = (SELECT value FROM meta WHERE key = 'state')
        ) AS complete,
-       own.own,
-       (SELECT value FROM meta WHERE key = 'state') AS state
-FROM own;
+       (SELECT value FROM meta WHERE key = 'state') AS state;
 
 -- name: cells-mark-complete
 -- Record that every occupied cell had its area under key $key in store state $state.
@@ -94,9 +87,9 @@ SELECT NOT EXISTS (
 ) AS own;
 
 -- name: cells-fill
--- Write the cells of `cell_rows` (osm_type, osm_id, lat, lon, cell) into column {cell} of
--- the `cameras` this connection reads: the store's (kept cells), or a temporary table (the
--- store as of a date). A camera that has moved or gone since is left alone.
+-- Keep the cells of `cell_rows` (osm_type, osm_id, lat, lon, cell), computed on another
+-- connection, in column {cell} of the store's cameras. A camera that has moved or gone since
+-- is left alone.
 -- idents: cell
 UPDATE cameras
 SET {cell} = f.cell
