@@ -33,11 +33,6 @@ def fresh(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Any]]:
     yield loads
 
 
-@pytest.fixture
-def monaco(seeded: Path) -> Path:
-    return seeded
-
-
 def _other_process(code: str, db: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-c", code, str(db)], capture_output=True, text=True, cwd=ROOT,
@@ -45,9 +40,9 @@ def _other_process(code: str, db: Path) -> subprocess.CompletedProcess[str]:
     )  # fmt: skip
 
 
-def test_spatial_is_loaded_once_per_process(fresh: list[Any], monaco: Path) -> None:
-    first = compare.compare(str(monaco), all_areas=True)
-    second = compare.compare(str(monaco), all_areas=True)
+def test_spatial_is_loaded_once_per_process(fresh: list[Any], seeded: Path) -> None:
+    first = compare.compare(str(seeded), all_areas=True)
+    second = compare.compare(str(seeded), all_areas=True)
     assert first.rows and [r["cameras"] for r in first.rows] == [r["cameras"] for r in second.rows]
     assert len(fresh) == 1  # the second compare found it loaded
     with store.scratch() as con:  # GeoParquet's connection is the same database
@@ -55,18 +50,18 @@ def test_spatial_is_loaded_once_per_process(fresh: list[Any], monaco: Path) -> N
     assert len(fresh) == 1
 
 
-def test_the_file_is_released_when_the_store_closes(monaco: Path) -> None:
+def test_the_file_is_released_when_the_store_closes(seeded: Path) -> None:
     write = "import duckdb, sys; duckdb.connect(sys.argv[1]).execute('CHECKPOINT')"
-    with store.open_store(monaco, write=True) as con:
+    with store.open_store(seeded, write=True) as con:
         assert con.execute("SELECT count(*) FROM cameras").fetchone() is not None
-        held = _other_process(write, monaco)
+        held = _other_process(write, seeded)
         assert held.returncode != 0 and "Could not set lock" in held.stderr
-    assert _other_process(write, monaco).returncode == 0
+    assert _other_process(write, seeded).returncode == 0
 
 
-def test_two_stores_open_at_once_each_see_their_own(monaco: Path, tmp_path: Path) -> None:
+def test_two_stores_open_at_once_each_see_their_own(seeded: Path, tmp_path: Path) -> None:
     empty = tmp_path / "empty.duckdb"
-    with store.open_store(empty, write=True) as e, store.open_store(monaco) as m:
+    with store.open_store(empty, write=True) as e, store.open_store(seeded) as m:
         assert e.execute("SELECT count(*) FROM cameras").fetchone() == (0,)
         got = m.execute("SELECT count(*) FROM cameras").fetchone()
         assert got is not None and got[0] > 0
@@ -74,33 +69,33 @@ def test_two_stores_open_at_once_each_see_their_own(monaco: Path, tmp_path: Path
         assert store._version(e, empty) == store.SCHEMA_VERSION
 
 
-def test_a_store_opened_again_inside_itself_shares_its_file(monaco: Path) -> None:
-    with store.open_store(monaco, write=True) as outer:
+def test_a_store_opened_again_inside_itself_shares_its_file(seeded: Path) -> None:
+    with store.open_store(seeded, write=True) as outer:
         outer.execute("BEGIN TRANSACTION")
         outer.execute("DELETE FROM cameras")
-        with store.open_store(monaco) as inner:  # a reader inside the writer: the same file
+        with store.open_store(seeded) as inner:  # a reader inside the writer: the same file
             n = inner.execute("SELECT count(*) FROM cameras").fetchone()
             assert n is not None and n[0] > 0  # the writer's change is not committed
         outer.execute("ROLLBACK")
-    with store.open_store(monaco) as reader, pytest.raises(StoreLocked, match="read-only"):
-        with store.open_store(monaco, write=True):
+    with store.open_store(seeded) as reader, pytest.raises(StoreLocked, match="read-only"):
+        with store.open_store(seeded, write=True):
             pass
     assert reader is not None
 
 
-def test_a_connection_of_ones_own_is_named(monaco: Path) -> None:
+def test_a_connection_of_ones_own_is_named(seeded: Path) -> None:
     """A notebook's own ``duckdb.connect`` to the store file (read-write, DuckDB's default):
     DuckDB lets a process open a file once, and the call says which is in the way."""
-    own = duckdb.connect(str(monaco))
+    own = duckdb.connect(str(seeded))
     try:
         with pytest.raises(StoreLocked, match="open in another connection of this process"):
-            with store.open_store(monaco):
+            with store.open_store(seeded):
                 pass
     finally:
         own.close()
-    own = duckdb.connect(str(monaco), read_only=True)  # two readers of one file: allowed
+    own = duckdb.connect(str(seeded), read_only=True)  # two readers of one file: allowed
     try:
-        with store.open_store(monaco) as con:
+        with store.open_store(seeded) as con:
             assert con.execute("SELECT count(*) FROM cameras").fetchone() is not None
     finally:
         own.close()
