@@ -41,9 +41,14 @@ def write_csv(rows: list[dict[str, Any]], out: Path, columns: tuple[str, ...] = 
     try:
         with os.fdopen(fd, "w", newline="", encoding="utf-8") as f:
             w = csv.writer(f, lineterminator="\n")
+            # The writer quotes a field holding its own line end ("\n") but not a bare "\r",
+            # which readers take for a line end too: such a row is written fully quoted.
+            quoted = csv.writer(f, lineterminator="\n", quoting=csv.QUOTE_ALL)
             w.writerow(columns)
             for r in rows:
-                w.writerow([_csv_value(r.get(c)) for c in columns])
+                values = [_csv_value(r.get(c)) for c in columns]
+                bare_cr = any(isinstance(v, str) and "\r" in v for v in values)
+                (quoted if bare_cr else w).writerow(values)
         os.replace(tmp, out)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

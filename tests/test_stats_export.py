@@ -51,6 +51,24 @@ def test_export_csv(samples_store: Path, tmp_path: Path) -> None:
     assert "© OpenStreetMap contributors" in (tmp_path / "cams.csv.attribution.txt").read_text()
 
 
+def test_a_carriage_return_in_a_tag_stays_in_its_row(tmp_path: Path) -> None:
+    """Found by the end-to-end tag fuzz: an operator "x\\r0" split its CSV row in two."""
+    src = tmp_path / "cams.json"
+    src.write_text(json.dumps([
+        {"type": "node", "id": 1, "lat": 47.5, "lon": 7.5,
+         "tags": {"man_made": "surveillance", "operator": "x\r0"}},
+        {"type": "node", "id": 2, "lat": 47.6, "lon": 7.6,
+         "tags": {"man_made": "surveillance", "operator": "plain"}},
+    ]))  # fmt: skip
+    db, out = tmp_path / "s.duckdb", tmp_path / "cams.csv"
+    assert invoke("ingest", "--db", str(db), str(src)).exit_code == 0
+    r = invoke("export", "--db", str(db), "--format", "csv", "-o", str(out))
+    assert r.exit_code == 0, r.stderr
+    with out.open(encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [(r["osm_id"], r["operator"]) for r in rows] == [("1", "x\r0"), ("2", "plain")]
+
+
 def test_export_geojson(samples_store: Path, tmp_path: Path) -> None:
     out = tmp_path / "cams.geojson"
     assert (
