@@ -104,11 +104,16 @@ WHERE cameras.osm_type = f.osm_type AND cameras.osm_id = f.osm_id
 UPDATE cameras SET {cell} = f.cell FROM cell_rows f WHERE cameras.rowid = f.rid;
 
 -- name: cells-missing-areas
--- The distinct occupied cells of column {cell} whose area is not known yet.
+-- The distinct occupied cells of column {cell} whose area is not known yet, counting the
+-- cells of `cell_rows` (cell), computed and about to be written, as occupied.
 -- idents: cell
-SELECT DISTINCT c.{cell} AS cell
-FROM cameras c
-WHERE NOT EXISTS (SELECT 1 FROM known_areas a WHERE a.cell = c.{cell});
+SELECT DISTINCT o.cell
+FROM (
+    SELECT c.{cell} AS cell FROM cameras c WHERE c.{cell} IS NOT NULL
+    UNION ALL
+    SELECT f.cell FROM cell_rows f
+) o
+WHERE NOT EXISTS (SELECT 1 FROM known_areas a WHERE a.cell = o.cell);
 
 -- name: cells-add-fresh-areas
 -- Cell areas just computed (the NumPy relation `area_rows_h3`: cell, area_km2).

@@ -260,6 +260,48 @@ def test_stored_cells_are_h3_latlng_to_cell_of_every_shipped_camera(store_copy: 
         assert km2 == h3.cell_area(h3.int_to_str(cell), "km^2")
 
 
+def test_cells_computed_in_chunks_on_several_threads_are_h3s(
+    store_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Large inputs go to h3ronpy in one chunk per core: chunks of 700 on three 'cores' give
+    h3-py's ids, in the cameras' order."""
+    import numpy as np
+
+    cams = _cells(store_copy)
+    lat = np.array([c[0] for c in cams])
+    lon = np.array([c[1] for c in cams])
+    assert len(cams) > 2100  # three chunks, the last of another size
+    monkeypatch.setattr(grid_mod, "CELLS_CHUNK", 700)
+    monkeypatch.setattr(grid_mod, "_cores", lambda: 3)
+    for res in (5, 9, 12):
+        got = grid_mod.latlng_to_cells(lat, lon, res)
+        want = [h3.str_to_int(h3.latlng_to_cell(a, b, res)) for a, b in zip(lat, lon, strict=True)]
+        assert got.dtype == np.uint64 and got.tolist() == want
+
+
+def test_a_store_with_some_cells_gets_the_rest_and_every_area(store_copy: Path) -> None:
+    """Cells already stored and cells computed now are counted alike when the areas missing
+    are looked for (before the new cells are written)."""
+    grid_mod.store_cells(str(store_copy), [10])
+    con = duckdb.connect(str(store_copy))
+    con.execute("UPDATE cameras SET h3_10 = NULL WHERE osm_id % 2 = 0")
+    con.execute("DELETE FROM cell_areas")
+    con.execute("DELETE FROM meta WHERE key = 'cell-areas-10'")
+    kept = con.execute("SELECT count(h3_10), count(*) FROM cameras").fetchone()
+    con.close()
+    assert kept is not None and 0 < kept[0] < kept[1]
+    table = grid_mod.store_grid(str(store_copy), 10)
+    cams = _cells(store_copy)
+    for lat, lon, cells in cams:
+        assert cells[10 - 5] == h3.str_to_int(h3.latlng_to_cell(lat, lon, 10))
+    occupied = {cells[10 - 5] for _, _, cells in cams}
+    areas = dict(read_rows(store_copy, "SELECT cell, area_km2 FROM cell_areas"))
+    assert set(areas) == occupied
+    assert table.num_rows == len(occupied)
+    for cell, km2 in areas.items():
+        assert km2 == h3.cell_area(h3.int_to_str(cell), "km^2")
+
+
 def test_cells_are_computed_on_first_use_and_kept(store_copy: Path) -> None:
     total = len(_cells(store_copy))
     assert _with_cell(store_copy, 10) == 0
