@@ -389,9 +389,14 @@ def grid_cmd(area_name: str | None, res: int | None, fmt: str, db: str | None) -
     elif fmt == "geojson":
         click.echo(output.to_json(grid.to_geojson(g)))
     elif fmt == "csv":
-        click.echo(output.to_csv(g.rows, g.columns, [
-            f"H3 grid of {where} at resolution {g.res}", f"Data {ATTRIBUTION}",
-        ]), nl=False)  # fmt: skip
+        comments = [f"H3 grid of {where} at resolution {g.res}", f"Data {ATTRIBUTION}"]
+        if g.table is not None:  # the store's grid: written by Arrow, at once
+            try:
+                output.write_table_csv(sys.stdout.buffer, g.table, comments)
+            except BrokenPipeError:
+                return  # the reader went away (``| head``): not an error (see ``_flushed``)
+        else:
+            click.echo(output.to_csv(g.rows, g.columns, comments), nl=False)
     else:
         click.echo(f"H3 grid of {where} at resolution {g.res}: {len(g.rows)} cells")
         cols = ["h3", "cameras", "camera", "ALPR", "guard", "other", "unknown", "area_km2",

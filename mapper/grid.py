@@ -29,6 +29,7 @@ a clipped grid.
 
 from __future__ import annotations
 
+import functools
 import os
 import weakref
 from collections.abc import Iterable
@@ -355,8 +356,20 @@ def store_cells(db: str | None, resolutions: Iterable[int], *, areas: bool = Tru
 class Grid:
     area: dict[str, Any] | None
     res: int
-    rows: list[dict[str, Any]]
+    #: One row per cell: dictionaries (an area's grid) or, for the store's grid, the Arrow
+    #: table of :func:`store_grid` (``COLUMNS``), written out at once by ``--format csv``.
+    cells: list[dict[str, Any]] | pa.Table
     cached: bool = False
+
+    @functools.cached_property
+    def rows(self) -> list[dict[str, Any]]:
+        """The cells as dictionaries."""
+        return self.cells.to_pylist() if isinstance(self.cells, pa.Table) else self.cells
+
+    @property
+    def table(self) -> pa.Table | None:
+        """The store's grid as Arrow; None for an area's grid."""
+        return self.cells if isinstance(self.cells, pa.Table) else None
 
     @property
     def columns(self) -> list[str]:
@@ -364,6 +377,8 @@ class Grid:
         (``coverage.CELL_FIGURES``)."""
         from mapper.coverage import CELL_FIGURES
 
+        if self.table is not None:
+            return list(self.table.column_names)
         return [*COLUMNS, *(k for k in CELL_FIGURES if self.rows and k in self.rows[0])]
 
     def as_dict(self) -> dict[str, Any]:
@@ -400,7 +415,7 @@ def grid(db: str | None, area_name: str | None = None, res: int | None = None) -
         check_resolution(res)
     if area_name is None:
         r = res if res is not None else STORE_RES
-        return Grid(None, r, store_grid(db, r).to_pylist())
+        return Grid(None, r, store_grid(db, r))
     with open_store(db) as con:
         prepare(con)
         area = get_area(con, area_name)

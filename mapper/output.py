@@ -7,7 +7,10 @@ import io
 import json
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
 def cell(v: Any, digits: int = 2) -> str:
@@ -53,6 +56,24 @@ def to_csv(
     for r in rows:
         w.writerow([_plain(r.get(c)) for c in columns])
     return buf.getvalue()
+
+
+def write_table_csv(out: BinaryIO, table: pa.Table, comments: Sequence[str] = ()) -> None:
+    """``to_csv`` of an Arrow table of numbers and plain text (no comma, quote or line end in
+    any value, such as H3 ids; Arrow refuses one that has), written by Arrow's CSV writer:
+    the same text (a float in its shortest form either way, though Arrow writes 2.0 as
+    2 and 1e-05 as 0.00001), for the grid of a large store in a fraction of the time (the
+    1M-camera bench's 424,566 cells: 0.4 s, against 5.9 s through dictionaries)."""
+    import pyarrow.csv
+
+    head = io.StringIO()
+    for c in comments:
+        head.write(f"# {c}\n")
+    csv.writer(head, lineterminator="\n").writerow(table.column_names)
+    out.write(head.getvalue().encode())
+    options = pyarrow.csv.WriteOptions(include_header=False, quoting_style="none")
+    pyarrow.csv.write_csv(table, out, options)
+    out.flush()
 
 
 def _plain(v: Any) -> Any:

@@ -147,6 +147,43 @@ def test_grid_geojson_and_csv(areas_store: Path) -> None:
     assert len(lines) - 3 == len(doc["features"])
 
 
+def test_the_store_grid_csv_written_by_arrow_equals_the_rows_written_by_python(
+    store_copy: Path,
+) -> None:
+    """``grid --format csv`` of the store goes through Arrow's CSV writer: byte for byte what
+    the dictionaries give through ``output.to_csv``."""
+    from mapper import ATTRIBUTION, output
+
+    for res in (9, 12):
+        got = invoke("grid", "--res", str(res), "--format", "csv", "--db", str(store_copy))
+        g = grid_mod.grid(str(store_copy), None, res)
+        assert g.table is not None and g.table.num_rows > 900
+        want = output.to_csv(g.rows, grid_mod.COLUMNS, [
+            f"H3 grid of all cameras at resolution {res}", f"Data {ATTRIBUTION}",
+        ])  # fmt: skip
+        assert got.stdout == want
+
+
+def test_a_reader_that_goes_away_from_the_grid_csv_is_not_an_error(store_copy: Path) -> None:
+    """The store's grid (about 250 kB, more than a pipe holds) read one line at a time and
+    the pipe closed after the first: exit 0, nothing on stderr."""
+    import subprocess
+    import sys
+
+    code = "import sys; from mapper.cli import main; sys.argv[0] = 'camdensity'; main()"
+    cmd = [sys.executable, "-c", code, "grid", "--res", "12", "--format", "csv"]
+    proc = subprocess.Popen(
+        [*cmd, "--db", str(store_copy)], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.readline().startswith(b"# H3 grid of all cameras")
+    proc.stdout.close()
+    with proc.stderr:
+        err = proc.stderr.read()
+    assert proc.wait(timeout=120) == 0, err
+    assert err == b""
+
+
 def test_grid_cache_follows_the_store_state(areas_store: Path, tmp_path: Path) -> None:
     db = tmp_path / "c.duckdb"
     shutil.copy(areas_store, db)
