@@ -11,9 +11,8 @@ At each resolution, in the same alternating rounds:
 
 - camdensity, first time: what ``camdensity grid --res R`` does on a store without cells
   (a fresh copy each round, the copy not timed): open it, compute every camera's cell
-  (h3ronpy) and every occupied cell's area (h3.cell_area), answer the grid-store query
-  through the view of the cameras with those cells, and keep the cells in the store
-  (``cameras.cells``) and the areas.
+  (h3ronpy, a chunk per core) and every occupied cell's area (h3.cell_area, while DuckDB
+  writes the cells into ``cameras.h3_R``), keep both, then answer the grid-store query.
 - camdensity, cells stored: a prepared connection to the store once they are kept: the check
   for cameras without a cell, then the grid-store query (a group-by of the cameras by their
   cell column, the areas joined), fetched as Arrow, sorted by cell and the ids made text
