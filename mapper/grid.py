@@ -145,8 +145,11 @@ CELLS_CHUNK = 100_000
 
 
 def _cores() -> int:
-    """The cores this process may run on."""
-    return len(os.sched_getaffinity(0))
+    """The cores this process may run on (``os.cpu_count`` where the system cannot say, as on
+    macOS)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def latlng_to_cells(lat: np.ndarray, lon: np.ndarray, res: int) -> np.ndarray:

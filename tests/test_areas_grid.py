@@ -316,6 +316,14 @@ def test_cells_computed_in_chunks_on_several_threads_are_h3s(
         assert got.dtype == np.uint64 and got.tolist() == want
 
 
+def test_cores_where_the_system_cannot_say_which(monkeypatch: pytest.MonkeyPatch) -> None:
+    """macOS has no ``os.sched_getaffinity``: the count of CPUs stands for it."""
+    import os
+
+    monkeypatch.delattr(os, "sched_getaffinity", raising=False)
+    assert grid_mod._cores() == (os.cpu_count() or 1)
+
+
 def test_a_store_with_some_cells_gets_the_rest_and_every_area(store_copy: Path) -> None:
     """Cells already stored and cells computed now are counted alike when the areas missing
     are looked for (before the new cells are written)."""
