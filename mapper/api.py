@@ -408,17 +408,12 @@ class Store:
         kind, ``area_km2`` and ``per_km2``; for the whole store (occupied cells, full cell
         areas) or clipped to ``area`` (every cell touching it, empty ones too, areas of the
         part inside). ``attrs``: ``area``, ``resolution``, ``attribution``."""
-        import h3
-
         from mapper import grid
 
         g = grid.grid(self._db(), area, res)
-        df = _frame(g.rows, g.columns)
-        geoms = [
-            shapely.Polygon([(lng, lat) for lat, lng in h3.cell_to_boundary(c)])
-            for c in df["h3"]
-        ]  # fmt: skip
-        attrs = {k: v for k, v in g.as_dict().items() if k != "cells"}
+        df = _frame(g.rows, g.columns) if g.table is None else g.table.to_pandas()
+        geoms = grid.cell_polygons(df["h3"].tolist())
+        attrs = g.as_dict(cells=False)
         return _geo(df, geoms, attrs)
 
     def compare(

@@ -32,9 +32,10 @@ from __future__ import annotations
 import functools
 import os
 import weakref
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Any
 
 import duckdb
@@ -85,6 +86,25 @@ def _boundary_wkt(cells: pa.Array) -> pa.Array:
         ring.append(ring[0])
         out.append("POLYGON((" + ", ".join(f"{x!r} {y!r}" for x, y in ring) + "))")
     return pa.array(out, pa.string())
+
+
+def cell_polygons(cells: Sequence[str]) -> np.ndarray:
+    """Each cell's outline (``h3.cell_to_boundary``) as a shapely polygon in lon/lat, the
+    polygons made in one vectorised call (the 424,566 cells of the 1M-camera bench: about
+    3 s, nearly all of it in ``h3.cell_to_boundary``, against 18 s for a ``shapely.Polygon``
+    each)."""
+    if not len(cells):
+        return np.array([], dtype=object)
+    flat: list[float] = []  # lat, lng, lat, lng, ...
+    counts: list[int] = []
+    for c in cells:
+        ring = h3.cell_to_boundary(c)
+        flat.extend(chain.from_iterable(ring))
+        counts.append(len(ring))
+    xy = np.ascontiguousarray(np.fromiter(flat, np.float64, len(flat)).reshape(-1, 2)[:, ::-1])
+    rings = shapely.linearrings(xy, indices=np.repeat(np.arange(len(counts)), counts))
+    polygons: np.ndarray = shapely.polygons(rings)
+    return polygons
 
 
 def _cover(wkb: bytes, res: int) -> list[str]:
@@ -384,14 +404,12 @@ class Grid:
             return list(self.table.column_names)
         return [*COLUMNS, *(k for k in CELL_FIGURES if self.rows and k in self.rows[0])]
 
-    def as_dict(self) -> dict[str, Any]:
-        """``camdensity grid --format json``."""
+    def as_dict(self, cells: bool = True) -> dict[str, Any]:
+        """``camdensity grid --format json``; without ``cells``, what it says of them."""
         from mapper import ATTRIBUTION
 
-        return {
-            "area": self.area["name"] if self.area else None, "resolution": self.res,
-            "cells": self.rows, "attribution": ATTRIBUTION,
-        }  # fmt: skip
+        about = {"area": self.area["name"] if self.area else None, "resolution": self.res}
+        return {**about, **({"cells": self.rows} if cells else {}), "attribution": ATTRIBUTION}
 
 
 def _rows(cur: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
