@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import shutil
@@ -14,6 +13,7 @@ import duckdb
 
 from mapper import ATTRIBUTION, sql
 from mapper.errors import InputError
+from mapper.output import write_csv_rows
 from mapper.store import open_store, scratch
 
 FORMATS = ("csv", "geojson", "parquet")
@@ -40,15 +40,8 @@ def write_csv(rows: list[dict[str, Any]], out: Path, columns: tuple[str, ...] = 
     fd, tmp = tempfile.mkstemp(prefix=".camdensity-", suffix=".csv", dir=parent)
     try:
         with os.fdopen(fd, "w", newline="", encoding="utf-8") as f:
-            w = csv.writer(f, lineterminator="\n")
-            # The writer quotes a field holding its own line end ("\n") but not a bare "\r",
-            # which readers take for a line end too: such a row is written fully quoted.
-            quoted = csv.writer(f, lineterminator="\n", quoting=csv.QUOTE_ALL)
-            w.writerow(columns)
-            for r in rows:
-                values = [_csv_value(r.get(c)) for c in columns]
-                bare_cr = any(isinstance(v, str) and "\r" in v for v in values)
-                (quoted if bare_cr else w).writerow(values)
+            write_csv_rows(f, [columns])
+            write_csv_rows(f, ([_csv_value(r.get(c)) for c in columns] for r in rows))
         os.replace(tmp, out)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

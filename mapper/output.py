@@ -6,8 +6,8 @@ import csv
 import io
 import json
 import math
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, BinaryIO
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any, BinaryIO, TextIO
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -45,16 +45,32 @@ def table(rows: Sequence[dict[str, Any]], columns: Sequence[str], digits: int = 
     return "\n".join(out)
 
 
+def write_csv_rows(f: TextIO, rows: Iterable[Sequence[Any]]) -> None:
+    """CSV rows, each ending in ``\n``. ``csv.writer`` quotes a field that holds its own line
+    end (``\n``) but not a bare ``\r``, which readers take for a line end too: a row with
+    one is written fully quoted."""
+    plain = csv.writer(f, lineterminator="\n")
+    quoted = csv.writer(f, lineterminator="\n", quoting=csv.QUOTE_ALL)
+    for values in rows:
+        bare_cr = any(isinstance(v, str) and "\r" in v for v in values)
+        (quoted if bare_cr else plain).writerow(values)
+
+
+def _head(columns: Sequence[str], comments: Sequence[str]) -> str:
+    """The ``# comment`` lines and the header line of a CSV."""
+    buf = io.StringIO()
+    for c in comments:
+        buf.write(f"# {c}\n")
+    write_csv_rows(buf, [columns])
+    return buf.getvalue()
+
+
 def to_csv(
     rows: Sequence[dict[str, Any]], columns: Sequence[str], comments: Sequence[str] = ()
 ) -> str:
     buf = io.StringIO()
-    for c in comments:
-        buf.write(f"# {c}\n")
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(columns)
-    for r in rows:
-        w.writerow([_plain(r.get(c)) for c in columns])
+    buf.write(_head(columns, comments))
+    write_csv_rows(buf, ([_plain(r.get(c)) for c in columns] for r in rows))
     return buf.getvalue()
 
 
@@ -66,11 +82,7 @@ def write_table_csv(out: BinaryIO, table: pa.Table, comments: Sequence[str] = ()
     1M-camera bench's 424,566 cells: 0.4 s, against 5.9 s through dictionaries)."""
     import pyarrow.csv
 
-    head = io.StringIO()
-    for c in comments:
-        head.write(f"# {c}\n")
-    csv.writer(head, lineterminator="\n").writerow(table.column_names)
-    out.write(head.getvalue().encode())
+    out.write(_head(table.column_names, comments).encode())
     options = pyarrow.csv.WriteOptions(include_header=False, quoting_style="none")
     pyarrow.csv.write_csv(table, out, options)
     out.flush()

@@ -69,6 +69,23 @@ def test_a_carriage_return_in_a_tag_stays_in_its_row(tmp_path: Path) -> None:
     assert [(r["osm_id"], r["operator"]) for r in rows] == [("1", "x\r0"), ("2", "plain")]
 
 
+def test_every_csv_of_the_commands_keeps_a_carriage_return_in_its_row() -> None:
+    """``output.to_csv`` (compare, an area's grid, the history series, the site's grid.csv)
+    writes rows as the export does: a value with a bare "\r" (an area or operator name)
+    stays in its row, read back as it was."""
+    import csv
+    import io
+
+    from mapper import output
+
+    rows = [{"area": "x\r0", "n": 1}, {"area": "plain", "n": 2}]
+    text = output.to_csv(rows, ["area", "n"], ["a comment"])
+    assert text.startswith("# a comment\narea,n\n")
+    body = text.split("\n", 1)[1]
+    back = list(csv.DictReader(io.StringIO(body, newline="")))
+    assert [(r["area"], r["n"]) for r in back] == [("x\r0", "1"), ("plain", "2")]
+
+
 def test_export_geojson(samples_store: Path, tmp_path: Path) -> None:
     out = tmp_path / "cams.geojson"
     assert (
