@@ -2,7 +2,18 @@
 -- The cell areas a connection reads: those stored (`cell_areas`, schema v5) and those
 -- computed on this connection and not yet stored (a temporary table, filled by
 -- mapper/grid.py); and the cells computed on this connection for the store's cameras that
--- lack them (`fresh_cells`, one row per camera and resolution).
+-- lack them (`fresh_cells`, one row per camera and resolution). And `kind_counts(kind)`, the
+-- cameras of a group by kind (mapper/tags.py KINDS) as one struct, which `unnest` makes into
+-- a column per kind (as fast as the seven counts written out: 0.16 s on 1M cameras).
+CREATE OR REPLACE TEMP MACRO kind_counts(k) AS struct_pack(
+    camera := count(*) FILTER (WHERE k = 'camera'),
+    "ALPR" := count(*) FILTER (WHERE k = 'ALPR'),
+    speed_camera := count(*) FILTER (WHERE k = 'speed_camera'),
+    guard := count(*) FILTER (WHERE k = 'guard'),
+    gunshot_detector := count(*) FILTER (WHERE k = 'gunshot_detector'),
+    other := count(*) FILTER (WHERE k = 'other'),
+    unknown := count(*) FILTER (WHERE k = 'unknown')
+);
 CREATE TEMP TABLE IF NOT EXISTS fresh_areas (cell UBIGINT NOT NULL, area_km2 DOUBLE NOT NULL);
 CREATE OR REPLACE TEMP VIEW known_areas AS
 SELECT cell, area_km2 FROM cell_areas
@@ -135,20 +146,11 @@ WHERE NOT EXISTS (SELECT 1 FROM cell_areas a WHERE a.cell = r.cell);
 -- slower).
 -- idents: cell, areas
 WITH counts AS (
-    SELECT c.{cell} AS cell,
-           count(*) AS cameras,
-           count(*) FILTER (WHERE c.kind = 'camera') AS camera,
-           count(*) FILTER (WHERE c.kind = 'ALPR') AS "ALPR",
-           count(*) FILTER (WHERE c.kind = 'speed_camera') AS speed_camera,
-           count(*) FILTER (WHERE c.kind = 'guard') AS guard,
-           count(*) FILTER (WHERE c.kind = 'gunshot_detector') AS gunshot_detector,
-           count(*) FILTER (WHERE c.kind = 'other') AS other,
-           count(*) FILTER (WHERE c.kind = 'unknown') AS unknown
+    SELECT c.{cell} AS cell, count(*) AS cameras, kind_counts(c.kind) AS by_kind
     FROM cameras c
     GROUP BY 1
 )
-SELECT n.cell, n.cameras, n.camera, n."ALPR", n.speed_camera, n.guard,
-       n.gunshot_detector, n.other, n.unknown, a.area_km2, n.cameras / a.area_km2 AS per_km2
+SELECT n.cell, n.cameras, unnest(n.by_kind), a.area_km2, n.cameras / a.area_km2 AS per_km2
 FROM counts n
 JOIN {areas} a USING (cell);
 
@@ -163,24 +165,17 @@ JOIN {areas} a USING (cell);
 WITH area AS (
     SELECT ST_GeomFromWKB(geometry) AS g, geometry AS wkb FROM areas WHERE id = $area_id
 ),
-inside AS (SELECT kind, {cell} AS cell FROM area_cameras($area_id)),
-counts AS (
-    SELECT lower(hex(i.cell)) AS h3,
-           count(*) AS cameras,
-           count(*) FILTER (WHERE i.kind = 'camera') AS camera,
-           count(*) FILTER (WHERE i.kind = 'ALPR') AS "ALPR",
-           count(*) FILTER (WHERE i.kind = 'speed_camera') AS speed_camera,
-           count(*) FILTER (WHERE i.kind = 'guard') AS guard,
-           count(*) FILTER (WHERE i.kind = 'gunshot_detector') AS gunshot_detector,
-           count(*) FILTER (WHERE i.kind = 'other') AS other,
-           count(*) FILTER (WHERE i.kind = 'unknown') AS unknown
-    FROM inside i
-    GROUP BY 1
-),
+inside AS (SELECT kind, lower(hex({cell})) AS h3 FROM area_cameras($area_id)),
 cover AS (
     SELECT unnest(h3_cover(wkb, $res)) AS h3 FROM area
     UNION
-    SELECT h3 FROM counts
+    SELECT h3 FROM inside
+),
+-- every cell of the cover with its cameras (none: counts of 0)
+counts AS (
+    SELECT cv.h3, count(i.kind) AS cameras, kind_counts(i.kind) AS by_kind
+    FROM cover cv LEFT JOIN inside i USING (h3)
+    GROUP BY 1
 ),
 clipped AS (
     SELECT cv.h3,
@@ -189,14 +184,9 @@ clipped AS (
            )) / 1e6 AS area_km2
     FROM cover cv, area a
 )
-SELECT cl.h3,
-       coalesce(n.cameras, 0) AS cameras, coalesce(n.camera, 0) AS camera,
-       coalesce(n."ALPR", 0) AS "ALPR", coalesce(n.speed_camera, 0) AS speed_camera,
-       coalesce(n.guard, 0) AS guard, coalesce(n.gunshot_detector, 0) AS gunshot_detector,
-       coalesce(n.other, 0) AS other, coalesce(n.unknown, 0) AS unknown,
-       cl.area_km2,
-       CASE WHEN cl.area_km2 > 0 THEN coalesce(n.cameras, 0) / cl.area_km2 END AS per_km2
-FROM clipped cl LEFT JOIN counts n USING (h3)
+SELECT cl.h3, n.cameras, unnest(n.by_kind), cl.area_km2,
+       CASE WHEN cl.area_km2 > 0 THEN n.cameras / cl.area_km2 END AS per_km2
+FROM clipped cl JOIN counts n USING (h3)
 WHERE cl.area_km2 > 0 OR n.cameras > 0
 ORDER BY cl.h3;
 
