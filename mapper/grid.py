@@ -42,7 +42,6 @@ import duckdb
 import h3
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import shapely
 from duckdb.sqltypes import BLOB, INTEGER, VARCHAR
 from h3.api import basic_int
@@ -249,7 +248,7 @@ def ensure_cells(
             if res not in fresh.ready or not own:
                 beside = own and not write  # fresh cells beside the stored ones, in a view
                 query = "cells-missing" if beside else "cells-missing-rows"
-                missing = sql.run_on(con, query, cell_column(res)).to_arrow_table()
+                missing = sql.arrow(con, query, cell_column(res))
                 if missing.num_rows:
                     lat = missing["lat"].to_numpy()
                     lon = missing["lon"].to_numpy()
@@ -497,8 +496,10 @@ def store_table(con: duckdb.DuckDBPyConnection, res: int) -> pa.Table:
     (:func:`ensure_cells`), as an Arrow table (``COLUMNS``), its cells in id order."""
     fresh = _FRESH.get(con)
     areas = "known_areas" if fresh is not None and fresh.areas else "cell_areas"
-    table = sql.run_on(con, "grid-store", {**cell_column(res), "areas": areas}).to_arrow_table()
-    table = table.take(pc.sort_indices(table["cell"]))
+    table = sql.arrow(con, "grid-store", {**cell_column(res), "areas": areas})
+    # one row per cell, so any sort is the order; NumPy's took 8 ms for the 424,566 cells of
+    # the 1M-camera bench store at resolution 9, Arrow's sort_indices 26 ms
+    table = table.take(np.argsort(table["cell"].to_numpy()))
     return table.set_column(0, "h3", cells_to_text(table["cell"]))
 
 

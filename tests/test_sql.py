@@ -126,3 +126,23 @@ def test_every_query_runs(tmp_path: Path) -> None:
 
 def test_quote_ident() -> None:
     assert sql.quote_ident('a"b') == '"a""b"'
+
+
+def test_arrow_is_the_table_of_the_query(areas_store: Path) -> None:
+    """``sql.arrow`` (a relation's Arrow result) gives what ``run_on(...).to_arrow_table()``
+    gives: parameters read from the one-row relation, bound ones, identifiers, none."""
+    with open_store(areas_store) as con:
+        names = [r["name"] for r in sql.rows(con, "area-names")]
+        assert len(names) > 5
+        cases: list[tuple[str, dict[str, str], dict[str, Any]]] = [
+            ("source-hashes", {}, {}),
+            ("cells-complete", {}, {"key": "cell-areas-9"}),  # bind: relation
+            ("cells-missing", {"cell": "h3_9"}, {}),
+            *[("area-get", {}, {"name": n}) for n in names],
+        ]
+        for name, idents, params in cases:
+            want = sql.run_on(con, name, idents, **params).to_arrow_table()
+            got = sql.arrow(con, name, idents, **params)
+            assert got.num_rows == want.num_rows
+            assert got.combine_chunks().equals(want.combine_chunks()), name
+        assert sum(sql.arrow(con, "area-get", {}, name=n).num_rows for n in names) == len(names)
