@@ -384,10 +384,12 @@ def grid_cmd(area_name: str | None, res: int | None, fmt: str, db: str | None) -
 
     g = grid.grid(db, area_name, res)
     where = g.area["name"] if g.area else "all cameras"
-    if fmt == "json":
-        click.echo(output.to_json(g.as_dict()))
-    elif fmt == "geojson":
-        click.echo(output.to_json(grid.to_geojson(g)))
+    if fmt in ("json", "geojson"):  # written as they are made: a store's grid is long
+        doc = g.as_dict(lazy=True) if fmt == "json" else grid.to_geojson(g, lazy=True)
+        try:
+            output.write_json(sys.stdout, doc, "cells" if fmt == "json" else "features")
+        except BrokenPipeError:
+            return  # the reader went away, as below
     elif fmt == "csv":
         comments = [f"H3 grid of {where} at resolution {g.res}", f"Data {ATTRIBUTION}"]
         if g.table is not None:  # the store's grid: written by Arrow, at once

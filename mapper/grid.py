@@ -32,7 +32,7 @@ from __future__ import annotations
 import functools
 import os
 import weakref
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import chain
@@ -403,12 +403,27 @@ class Grid:
             return list(self.table.column_names)
         return [*COLUMNS, *(k for k in CELL_FIGURES if self.rows and k in self.rows[0])]
 
-    def as_dict(self, cells: bool = True) -> dict[str, Any]:
-        """``camdensity grid --format json``; without ``cells``, what it says of them."""
+    def iter_rows(self) -> Iterator[dict[str, Any]]:
+        """The cells as dictionaries, made a batch at a time from the store's Arrow table
+        (``rows`` makes them all at once and keeps them)."""
+        if self.table is None or "rows" in self.__dict__:
+            yield from self.rows
+            return
+        for batch in self.table.to_batches(max_chunksize=8192):
+            yield from batch.to_pylist()
+
+    def as_dict(self, cells: bool = True, *, lazy: bool = False) -> dict[str, Any]:
+        """``camdensity grid --format json``; without ``cells``, what it says of them;
+        ``lazy``: the cells as a generator (``iter_rows``, for ``output.write_json``)."""
         from mapper import ATTRIBUTION
 
-        about = {"area": self.area["name"] if self.area else None, "resolution": self.res}
-        return {**about, **({"cells": self.rows} if cells else {}), "attribution": ATTRIBUTION}
+        about: dict[str, Any] = {
+            "area": self.area["name"] if self.area else None,
+            "resolution": self.res,
+        }
+        if cells:
+            about["cells"] = self.iter_rows() if lazy else self.rows
+        return {**about, "attribution": ATTRIBUTION}
 
 
 def _rows(cur: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
@@ -522,27 +537,29 @@ def _cache(db: str | None, area_id: int, res: int, now: int, rows: list[dict[str
         return
 
 
-def to_geojson(g: Grid) -> dict[str, Any]:
-    """The grid as a GeoJSON FeatureCollection of hexagons (clipped figures as properties)."""
+def to_geojson(g: Grid, *, lazy: bool = False) -> dict[str, Any]:
+    """The grid as a GeoJSON FeatureCollection of hexagons (clipped figures as properties);
+    ``lazy``: its features a generator (for ``output.write_json``)."""
     from mapper import ATTRIBUTION
 
-    features = []
-    for r in g.rows:
-        ring = [[round(lng, 6), round(lat, 6)] for lat, lng in h3.cell_to_boundary(r["h3"])]
-        ring.append(ring[0])
-        features.append(
-            {
-                "type": "Feature",
-                "id": r["h3"],
-                "geometry": {"type": "Polygon", "coordinates": [ring]},
-                "properties": {k: round(v, 6) if isinstance(v, float) else v for k, v in r.items()},
-            }
-        )
+    features = _features(g)
     return {
         "type": "FeatureCollection",
         "license": "ODbL-1.0",
         "attribution": ATTRIBUTION,
         "area": g.area["name"] if g.area else None,
         "resolution": g.res,
-        "features": features,
+        "features": features if lazy else list(features),
     }
+
+
+def _features(g: Grid) -> Iterator[dict[str, Any]]:
+    for r in g.iter_rows():
+        ring = [[round(lng, 6), round(lat, 6)] for lat, lng in h3.cell_to_boundary(r["h3"])]
+        ring.append(ring[0])
+        yield {
+            "type": "Feature",
+            "id": r["h3"],
+            "geometry": {"type": "Polygon", "coordinates": [ring]},
+            "properties": {k: round(v, 6) if isinstance(v, float) else v for k, v in r.items()},
+        }

@@ -6,7 +6,8 @@ import csv
 import io
 import json
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from itertools import islice
 from typing import TYPE_CHECKING, Any, BinaryIO, TextIO
 
 if TYPE_CHECKING:
@@ -108,3 +109,29 @@ def to_markdown(rows: Sequence[dict[str, Any]], columns: Sequence[str], digits: 
 
 def to_json(obj: Any) -> str:
     return json.dumps(obj, indent=2, ensure_ascii=False, default=str, allow_nan=False)
+
+
+#: Where :func:`write_json` puts its items: a control character, which JSON always escapes,
+#: so that no other value of the document is written the same way.
+_ITEMS = "\x00camdensity-items"
+
+
+def write_json(out: TextIO, doc: Mapping[str, Any], key: str, batch: int = 4096) -> None:
+    """``to_json(doc)`` and a line end, with ``doc[key]`` (any iterable: a generator) written
+    as its list a few thousand items at a time, so that a long list is never one list or one
+    string in memory: ``grid --format geojson`` of the 1M-camera bench store (424,566 cells)
+    made a 438 MB string and a 4.1 GB process."""
+    placeholder = {k: (_ITEMS if k == key else v) for k, v in doc.items()}
+    # the key at the top level: the only place a line starts with two spaces and a key
+    entry = f"\n  {to_json(key)}: "
+    head, tail = to_json(placeholder).split(entry + to_json(_ITEMS), 1)
+    out.write(head + entry)
+    items = iter(doc[key])
+    opened = False
+    while chunk := list(islice(items, batch)):
+        # an item's lines one level deeper than to_json puts them (the list is at level 1)
+        text = ",\n".join("    " + to_json(i).replace("\n", "\n    ") for i in chunk)
+        out.write((",\n" if opened else "[\n") + text)
+        opened = True
+    out.write(("\n  ]" if opened else "[]") + tail + "\n")
+    out.flush()

@@ -164,19 +164,41 @@ def test_the_store_grid_csv_written_by_arrow_equals_the_rows_written_by_python(
         assert got.stdout == want
 
 
-def test_a_reader_that_goes_away_from_the_grid_csv_is_not_an_error(store_copy: Path) -> None:
-    """The store's grid (about 250 kB, more than a pipe holds) read one line at a time and
-    the pipe closed after the first: exit 0, nothing on stderr."""
+def test_the_grid_json_and_geojson_written_as_they_go_equal_the_whole_documents(
+    areas_store: Path,
+) -> None:
+    """``grid --format json|geojson`` writes its cells a batch at a time
+    (``output.write_json``): byte for byte ``to_json`` of the whole document, for the store's
+    grid (an Arrow table) and an area's (rows)."""
+    from mapper import output
+
+    for area, res in ((None, 12), ("Monte-Carlo", None), ("Basel", 10)):
+        g = grid_mod.grid(str(areas_store), area, res)
+        assert (g.table is not None) == (area is None) and len(g.rows) > 100
+        args = [*([area] if area else []), *(["--res", str(res)] if res else [])]
+        for fmt, doc in (("json", g.as_dict()), ("geojson", grid_mod.to_geojson(g))):
+            got = invoke("grid", *args, "--format", fmt, "--db", str(areas_store))
+            assert got.exit_code == 0, got.stderr
+            assert got.stdout == output.to_json(doc) + "\n", (args, fmt)
+
+
+@pytest.mark.parametrize(("fmt", "first"), [("csv", b"# H3 grid of all cameras"),
+                                           ("json", b"{"), ("geojson", b"{")])  # fmt: skip
+def test_a_reader_that_goes_away_from_the_grid_is_not_an_error(
+    store_copy: Path, fmt: str, first: bytes
+) -> None:
+    """The store's grid (about 250 kB as CSV, more than a pipe holds) read one line at a time
+    and the pipe closed after the first: exit 0, nothing on stderr."""
     import subprocess
     import sys
 
     code = "import sys; from mapper.cli import main; sys.argv[0] = 'camdensity'; main()"
-    cmd = [sys.executable, "-c", code, "grid", "--res", "12", "--format", "csv"]
+    cmd = [sys.executable, "-c", code, "grid", "--res", "12", "--format", fmt]
     proc = subprocess.Popen(
         [*cmd, "--db", str(store_copy)], stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
     assert proc.stdout is not None and proc.stderr is not None
-    assert proc.stdout.readline().startswith(b"# H3 grid of all cameras")
+    assert proc.stdout.readline().startswith(first)
     proc.stdout.close()
     with proc.stderr:
         err = proc.stderr.read()

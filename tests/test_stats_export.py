@@ -131,3 +131,25 @@ def test_export_geoparquet(samples_store: Path, tmp_path: Path) -> None:
     table = pq.read_table(out)
     assert table.num_rows == 2611
     assert "directions" in table.column_names
+
+
+def test_write_json_is_to_json_written_in_batches() -> None:
+    """The streamed document is ``to_json`` of the whole one, whatever the batch size, the
+    list's place among the keys, its items (nested, text to escape, none at all)."""
+    import io
+
+    from mapper import output
+
+    items = [{"a": 1, "b": [1.5, {"c": 'x\ny "q" ü'}], "d": None}, 2, "three", [], {}]
+    for doc, key in (
+        ({"head": "h", "cells": items, "tail": {"t": [1, 2]}}, "cells"),
+        ({"cells": items}, "cells"),
+        ({"x": 1, "features": []}, "features"),
+        ({"features": [{"k": "\x00camdensity-items"}], "after": "\u2028"}, "features"),
+        ({"before": {"cells": "\x00camdensity-items"}, "cells": [1]}, "cells"),
+    ):
+        want = output.to_json(doc) + "\n"
+        for batch in (1, 2, 4096):
+            out = io.StringIO()
+            output.write_json(out, {**doc, key: iter(doc[key])}, key, batch=batch)
+            assert out.getvalue() == want, (doc, batch)
