@@ -9,12 +9,15 @@ import sys
 import traceback
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from mapper import AREA_KINDS, ATTRIBUTION, __version__
 from mapper.errors import CamdensityError
+
+if TYPE_CHECKING:  # imported by the commands that use them
+    from mapper.grid import Grid
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -380,23 +383,28 @@ def grid_cmd(area_name: str | None, res: int | None, fmt: str, db: str | None) -
     too; a cell counts only cameras inside the area and its density is per km² of the
     cell's part inside the boundary (geodesic).
     """
-    from mapper import grid, output
+    from mapper import grid
 
     g = grid.grid(db, area_name, res)
+    try:
+        _write_grid(g, fmt)
+    except BrokenPipeError:
+        return  # the reader went away (``| head``): not an error (see ``_flushed``)
+
+
+def _write_grid(g: Grid, fmt: str) -> None:
+    """``grid``'s output on stdout: JSON and GeoJSON written as they are made, the store's
+    grid as CSV by Arrow at once (a store's grid is long)."""
+    from mapper import grid, output
+
     where = g.area["name"] if g.area else "all cameras"
-    if fmt in ("json", "geojson"):  # written as they are made: a store's grid is long
+    if fmt in ("json", "geojson"):
         doc = g.as_dict(lazy=True) if fmt == "json" else grid.to_geojson(g, lazy=True)
-        try:
-            output.write_json(sys.stdout, doc, "cells" if fmt == "json" else "features")
-        except BrokenPipeError:
-            return  # the reader went away, as below
+        output.write_json(sys.stdout, doc, "cells" if fmt == "json" else "features")
     elif fmt == "csv":
         comments = [f"H3 grid of {where} at resolution {g.res}", f"Data {ATTRIBUTION}"]
-        if g.table is not None:  # the store's grid: written by Arrow, at once
-            try:
-                output.write_table_csv(sys.stdout.buffer, g.table, comments)
-            except BrokenPipeError:
-                return  # the reader went away (``| head``): not an error (see ``_flushed``)
+        if g.table is not None:
+            output.write_table_csv(sys.stdout.buffer, g.table, comments)
         else:
             click.echo(output.to_csv(g.rows, g.columns, comments), nl=False)
     else:

@@ -406,7 +406,7 @@ class Grid:
     def iter_rows(self) -> Iterator[dict[str, Any]]:
         """The cells as dictionaries, made a batch at a time from the store's Arrow table
         (``rows`` makes them all at once and keeps them)."""
-        if self.table is None or "rows" in self.__dict__:
+        if self.table is None:
             yield from self.rows
             return
         for batch in self.table.to_batches(max_chunksize=8192):
